@@ -1,0 +1,38 @@
+// Package watertight keeps one slow or failing dependency from sinking a
+// whole Go service.
+//
+// The incident it exists for: every endpoint of an API hangs because one
+// dependency became slow. Slow calls hold a shared, bounded resource — a
+// database/sql pool, an http.Transport's connections to a host, a worker
+// pool — so healthy requests queue behind them; or nothing is bounded and
+// goroutines pile up until memory runs out. CPU looks idle, latency climbs,
+// and nothing is in the logs.
+//
+// Watertight's answer is a set of small packages, each with one job, that
+// wrap outbound calls:
+//
+//   - bulkhead: caps how many calls may be in flight, and waiting, for one
+//     dependency, so it cannot take every goroutine or connection.
+//   - timeout: bounds every wait with a real context deadline, and tells
+//     our deadline apart from the caller's.
+//   - breaker: stops calling a dependency that is failing or slow.
+//   - pool: a bounded worker pool for background work and fan-out.
+//   - poolwait: measures every wait (for a slot, a worker, a database
+//     connection) so the pool that is exhausted shows up before users feel it.
+//   - httpguard: the same protections for net/http handlers and clients.
+//
+// Every protection is a Policy. Policies compose with Chain; the
+// recommended order for an outbound call is
+//
+//	watertight.Chain(totalTimeout, breaker, bulkhead, attemptTimeout)
+//
+// The total timeout is outermost so that the deadline also covers the wait
+// for a bulkhead slot. The breaker sits outside the bulkhead so that a
+// bulkhead rejection (the dependency was never called) counts as neither a
+// success nor a failure. The attempt timeout is innermost so that it bounds
+// only the call itself.
+//
+// Every error returned by a policy that refused to run fn matches
+// ErrRejected; a server maps it to 503 Service Unavailable, with RetryAfter
+// as the Retry-After header when the policy knows it.
+package watertight

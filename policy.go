@@ -1,0 +1,101 @@
+package watertight
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// A Policy runs fn under some protection and returns fn's error, or its own.
+//
+// Do must not return nil before fn has returned nil: Call relies on it to
+// read fn's result without a data race. A policy that refuses to run fn
+// returns an error matching ErrRejected.
+type Policy interface {
+	Do(ctx context.Context, fn func(context.Context) error) error
+}
+
+// ErrRejected is matched (errors.Is) by every error a policy returns when it
+// refused to run fn at all: bulkhead full, breaker open, pool queue full.
+// Such calls never reached the dependency; a server maps them to 503.
+var ErrRejected = errors.New("watertight: rejected")
+
+// Chain applies policies outermost first: Chain(a, b).Do(ctx, fn) runs
+// a.Do(ctx, func(ctx) error { return b.Do(ctx, fn) }).
+//
+// Chain() with no policies runs fn directly. A nil policy is a programming
+// error reported, without calling fn, by every Do of the returned Policy.
+func Chain(policies ...Policy) Policy {
+	for i, p := range policies {
+		if p == nil {
+			return brokenChain{fmt.Errorf("watertight: Chain: policy %d of %d is nil", i, len(policies))}
+		}
+	}
+	switch len(policies) {
+	case 0:
+		return direct{}
+	case 1:
+		return policies[0]
+	}
+	return chain(append([]Policy(nil), policies...))
+}
+
+// chain runs its policies outermost first.
+type chain []Policy
+
+func (c chain) Do(ctx context.Context, fn func(context.Context) error) error {
+	if len(c) == 1 {
+		return c[0].Do(ctx, fn)
+	}
+	rest := c[1:]
+	return c[0].Do(ctx, func(ctx context.Context) error { return rest.Do(ctx, fn) })
+}
+
+// direct is the empty chain: it runs fn as it is.
+type direct struct{}
+
+func (direct) Do(ctx context.Context, fn func(context.Context) error) error { return fn(ctx) }
+
+// brokenChain reports a Chain built with a nil policy.
+type brokenChain struct{ err error }
+
+func (b brokenChain) Do(context.Context, func(context.Context) error) error { return b.err }
+
+// Call runs fn under p and returns fn's value.
+//
+// Call returns the zero value of T whenever p returns an error, even if fn
+// produced a value: a value that fn produces after p gave up on it (an
+// abandoned call) is dropped, without a data race.
+func Call[T any](ctx context.Context, p Policy, fn func(context.Context) (T, error)) (T, error) {
+	var zero T
+	if p == nil {
+		return zero, errors.New("watertight: Call: policy is nil")
+	}
+	// res is written only by fn's wrapper and read only when p.Do returned
+	// nil, which by the Policy contract happens after the wrapper returned.
+	res := new(T)
+	err := p.Do(ctx, func(ctx context.Context) error {
+		v, err := fn(ctx)
+		if err == nil {
+			*res = v
+		}
+		return err
+	})
+	if err != nil {
+		return zero, err
+	}
+	return *res, nil
+}
+
+// RetryAfter reports how long the caller should wait before trying again,
+// when the rejecting policy knows (an open breaker does). It finds, with
+// errors.As, an error in err's chain that has a method
+// RetryAfterHint() time.Duration.
+func RetryAfter(err error) (time.Duration, bool) {
+	var h interface{ RetryAfterHint() time.Duration }
+	if errors.As(err, &h) {
+		return h.RetryAfterHint(), true
+	}
+	return 0, false
+}
