@@ -1,0 +1,124 @@
+package bulkhead_test
+
+import (
+	"context"
+	"runtime"
+	"testing"
+
+	"golang.org/x/sync/semaphore"
+
+	"github.com/watertight-go/watertight/bulkhead"
+)
+
+// The floors: the two semaphores a Go programmer would write instead.
+
+type chanSem chan struct{}
+
+func (s chanSem) Do(ctx context.Context, fn func(context.Context) error) error {
+	select {
+	case s <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	defer func() { <-s }()
+	return fn(ctx)
+}
+
+type xsyncSem struct{ *semaphore.Weighted }
+
+func (s xsyncSem) Do(ctx context.Context, fn func(context.Context) error) error {
+	if err := s.Acquire(ctx, 1); err != nil {
+		return err
+	}
+	defer s.Release(1)
+	return fn(ctx)
+}
+
+type doer interface {
+	Do(context.Context, func(context.Context) error) error
+}
+
+func contenders(limit, queue int) []struct {
+	name string
+	d    doer
+} {
+	return []struct {
+		name string
+		d    doer
+	}{
+		{"bulkhead", bulkhead.MustNew(bulkhead.Config{MaxConcurrent: limit, MaxQueue: queue})},
+		{"floor=chan", make(chanSem, limit)},
+		{"floor=x-sync-semaphore", xsyncSem{semaphore.NewWeighted(int64(limit))}},
+	}
+}
+
+func nop(context.Context) error { return nil }
+
+// Uncontended: one goroutine, a free slot every time.
+func BenchmarkDoUncontended(b *testing.B) {
+	ctx := context.Background()
+	for _, c := range contenders(1, 0) {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				_ = c.d.Do(ctx, nop)
+			}
+		})
+	}
+}
+
+// Parallel, limit 64: all goroutines get a slot at once, but share the
+// counter.
+func BenchmarkDoParallel64(b *testing.B) {
+	ctx := context.Background()
+	for _, c := range contenders(64, 0) {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					_ = c.d.Do(ctx, nop)
+				}
+			})
+		})
+	}
+}
+
+// Contended: limit 4, 16 goroutines, fn yields, so callers queue and every
+// release hands the slot to a waiter.
+func BenchmarkDoContended(b *testing.B) {
+	ctx := context.Background()
+	yield := func(context.Context) error { runtime.Gosched(); return nil }
+	for _, c := range contenders(4, 64) {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetParallelism(16 / runtime.GOMAXPROCS(0))
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					_ = c.d.Do(ctx, yield)
+				}
+			})
+			if bh, ok := c.d.(*bulkhead.Bulkhead); ok {
+				st := bh.Stats()
+				b.ReportMetric(float64(st.Wait.Total.Nanoseconds())/float64(st.Wait.Count), "wait-ns/op")
+			}
+		})
+	}
+}
+
+func BenchmarkAcquireRelease(b *testing.B) {
+	bh := bulkhead.MustNew(bulkhead.Config{MaxConcurrent: 1})
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		release, _ := bh.Acquire(ctx)
+		release()
+	}
+}
+
+func BenchmarkStats(b *testing.B) {
+	bh := bulkhead.MustNew(bulkhead.Config{MaxConcurrent: 1})
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = bh.Stats()
+	}
+}

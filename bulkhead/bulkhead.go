@@ -1,0 +1,291 @@
+package bulkhead
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/watertight-go/watertight/internal/rejection"
+	"github.com/watertight-go/watertight/poolwait"
+)
+
+var (
+	// ErrFull is returned when every slot is taken and the queue is full
+	// (or MaxQueue is 0). It matches watertight.ErrRejected.
+	ErrFull error = errFull
+	// ErrWaitTimeout is returned when a caller waited MaxWait without
+	// getting a slot. It matches watertight.ErrRejected.
+	ErrWaitTimeout error = errWaitTimeout
+
+	errFull        = rejection.New("bulkhead", "full")
+	errWaitTimeout = rejection.New("bulkhead", "wait timeout")
+	errNilFunc     = errors.New("bulkhead: Do called with a nil fn")
+)
+
+// Bulkhead caps how many calls to one dependency run at once, and how many
+// wait. Create it with New; it is safe for concurrent use.
+type Bulkhead struct {
+	// The uncontended paths touch only this word, on a cache line of its own.
+	state atomic.Uint64 // a state
+	_     [56]byte
+
+	name     string
+	maxQueue int
+	maxWait  time.Duration
+	full     error // errFull, named
+	timedOut error // errWaitTimeout, named
+
+	mu      sync.Mutex
+	queue   waitQueue
+	waiters waiterPool
+
+	granted                       uint64            // slots granted without a wait, moved out of state; guarded by mu
+	wait                          poolwait.Recorder // the calls that waited for their slot
+	rejected, timeouts, cancelled atomic.Uint64
+}
+
+// New returns a Bulkhead configured by cfg, or an error naming the first
+// invalid field.
+func New(cfg Config) (*Bulkhead, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	b := &Bulkhead{
+		name:     cfg.Name,
+		maxQueue: cfg.MaxQueue,
+		maxWait:  cfg.MaxWait,
+		full:     rejection.Name(errFull, cfg.Name),
+		timedOut: rejection.Name(errWaitTimeout, cfg.Name),
+	}
+	b.state.Store(uint64(makeState(0, cfg.MaxConcurrent, 0)))
+	return b, nil
+}
+
+// MustNew is like New but panics if cfg is invalid. Use it for bulkheads
+// configured by constants in package-level variables.
+func MustNew(cfg Config) *Bulkhead {
+	b, err := New(cfg)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+// Name returns Config.Name.
+func (b *Bulkhead) Name() string { return b.name }
+
+// Do runs fn once a slot is free and returns fn's error. It returns ErrFull
+// or ErrWaitTimeout (both match watertight.ErrRejected) without calling fn
+// if no slot could be had, and ctx.Err() if ctx ended first (or had already
+// ended). The slot is released when fn returns or panics; a panic continues
+// up the caller's stack.
+func (b *Bulkhead) Do(ctx context.Context, fn func(context.Context) error) error {
+	if fn == nil {
+		return errNilFunc
+	}
+	if err := b.acquire(ctx); err != nil {
+		return err
+	}
+	defer b.release()
+	return fn(ctx)
+}
+
+// Acquire waits for a slot like Do and returns the func that frees it. The
+// caller must call release exactly once when done; calling it again does
+// nothing, like a context.CancelFunc. Unlike Do, Acquire allocates the
+// release func.
+func (b *Bulkhead) Acquire(ctx context.Context) (release func(), err error) {
+	if err := b.acquire(ctx); err != nil {
+		return nil, err
+	}
+	return b.newRelease(), nil
+}
+
+// TryAcquire takes a slot if one is free and nobody is queued for it, and
+// never waits. It returns ok false, and counts a rejection, otherwise.
+func (b *Bulkhead) TryAcquire() (release func(), ok bool) {
+	if !b.tryFast() {
+		b.rejected.Add(1)
+		return nil, false
+	}
+	return b.newRelease(), true
+}
+
+// newRelease returns an idempotent release func for a slot just taken.
+func (b *Bulkhead) newRelease() func() {
+	var released atomic.Bool
+	return func() {
+		if released.CompareAndSwap(false, true) {
+			b.release()
+		}
+	}
+}
+
+// SetMaxConcurrent changes the limit at run time. Growing it admits waiters
+// at once, first in first out. Shrinking it lets the calls in flight finish
+// and admits no one until fewer than n are in flight. n must be 1 to
+// MaxLimit; otherwise SetMaxConcurrent returns an error and changes nothing.
+func (b *Bulkhead) SetMaxConcurrent(n int) error {
+	if n <= 0 || n > MaxLimit {
+		return fmt.Errorf("bulkhead: SetMaxConcurrent: n must be in 1..%d, got %d", MaxLimit, n)
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for {
+		s := state(b.state.Load())
+		// Hand the new slots to as many waiters as they cover.
+		admit := max(0, min(s.waiting(), n-s.inFlight()))
+		next := s.withLimit(n) + state(admit)*oneInFlight - state(admit)*oneWaiting
+		if b.state.CompareAndSwap(uint64(s), uint64(next)) {
+			for range admit {
+				b.queue.popFront().ready <- struct{}{}
+			}
+			return nil
+		}
+	}
+}
+
+// acquire takes a slot for Do and Acquire.
+func (b *Bulkhead) acquire(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		b.cancelled.Add(1)
+		return err
+	}
+	if b.tryFast() {
+		return nil
+	}
+	return b.acquireSlow(ctx)
+}
+
+// tryFast takes a slot without locking if one is free and nobody waits, and
+// counts it. Once every 64 grants the count is moved out of the state word,
+// under the lock.
+func (b *Bulkhead) tryFast() bool {
+	for {
+		s := state(b.state.Load())
+		if !s.free() {
+			return false
+		}
+		if s.granted() == grantedMax {
+			return b.tryGrantLocked()
+		}
+		if b.state.CompareAndSwap(uint64(s), uint64(s+oneInFlight+oneGranted)) {
+			return true
+		}
+	}
+}
+
+// tryGrantLocked is tryFast under the lock, moving the grant count out of
+// the state word as it takes the slot.
+func (b *Bulkhead) tryGrantLocked() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.grantLocked()
+}
+
+// grantLocked takes a free slot, if there is one and nobody waits, and
+// counts it. b.mu must be held.
+func (b *Bulkhead) grantLocked() bool {
+	for {
+		s := state(b.state.Load())
+		if !s.free() {
+			return false
+		}
+		n := s.granted()
+		if b.state.CompareAndSwap(uint64(s), uint64(s+oneInFlight-state(n)*oneGranted)) {
+			b.granted += uint64(n) + 1
+			return true
+		}
+	}
+}
+
+// acquireSlow takes a slot, or queues for one and waits.
+func (b *Bulkhead) acquireSlow(ctx context.Context) error {
+	b.mu.Lock()
+	for {
+		if b.grantLocked() {
+			b.mu.Unlock()
+			return nil
+		}
+		s := state(b.state.Load())
+		if s.free() {
+			continue // a slot was freed since grantLocked looked
+		}
+		if s.waiting() >= b.maxQueue {
+			b.mu.Unlock()
+			b.rejected.Add(1)
+			return b.full
+		}
+		if b.state.CompareAndSwap(uint64(s), uint64(s+oneWaiting)) {
+			break
+		}
+	}
+	w := b.waiters.get()
+	b.queue.pushBack(w)
+	b.mu.Unlock()
+
+	start := time.Now()
+	var expired <-chan time.Time
+	if b.maxWait > 0 {
+		expired = w.startTimer(b.maxWait)
+	}
+	var err error
+	select {
+	case <-w.ready:
+		w.stopTimer()
+		b.waiters.put(w)
+		b.wait.Observe(time.Since(start))
+		return nil
+	case <-ctx.Done():
+		err = ctx.Err()
+		b.cancelled.Add(1)
+	case <-expired:
+		err = b.timedOut
+		b.timeouts.Add(1)
+	}
+	w.stopTimer()
+	b.mu.Lock()
+	if w.queued {
+		b.queue.remove(w)
+		b.state.Add(^uint64(oneWaiting - 1)) // one fewer waiting
+		b.mu.Unlock()
+	} else {
+		// A slot was handed over as we gave up: pass it on.
+		b.mu.Unlock()
+		<-w.ready
+		b.release()
+	}
+	b.waiters.put(w)
+	return err
+}
+
+// release frees a slot, handing it to the first waiter if there is one.
+// It is one atomic add when nobody waits.
+func (b *Bulkhead) release() {
+	if state(b.state.Add(^uint64(oneInFlight-1))).waiting() != 0 {
+		b.handOff()
+	}
+}
+
+// handOff runs after a release that found callers waiting: the freed slot
+// goes to the first of them, unless the limit shrank below what is still in
+// flight, or they all gave up meanwhile. Until it runs, the slot stays free
+// but nobody can take it without the lock: acquirers go to the queue while
+// anyone waits.
+func (b *Bulkhead) handOff() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for {
+		s := state(b.state.Load())
+		if s.waiting() == 0 || s.inFlight() >= s.limit() {
+			return
+		}
+		if b.state.CompareAndSwap(uint64(s), uint64(s+oneInFlight-oneWaiting)) {
+			b.queue.popFront().ready <- struct{}{}
+			return
+		}
+	}
+}

@@ -1,0 +1,55 @@
+package bulkhead
+
+import (
+	"fmt"
+	"time"
+)
+
+// Largest accepted values: the in-flight count, the limit and the number of
+// waiters share one 64-bit word so that a slot is taken with a single
+// compare-and-swap.
+const (
+	// MaxLimit is the largest accepted MaxConcurrent.
+	MaxLimit = 1<<limitBits - 1
+	// MaxQueueLimit is the largest accepted MaxQueue.
+	MaxQueueLimit = 1<<waitingBits - 1
+)
+
+// Config configures a Bulkhead. The zero value is not valid: MaxConcurrent
+// is required.
+type Config struct {
+	// Name identifies the bulkhead in errors and metrics. Empty: errors are
+	// the bare sentinels, and metrics adapters use "".
+	Name string
+
+	// MaxConcurrent is how many calls may run at once. Required: 1 to
+	// MaxLimit. Size it to what the dependency can serve, not to your
+	// traffic.
+	MaxConcurrent int
+
+	// MaxQueue is how many callers may wait for a slot when all are taken.
+	// Zero: none; a call that finds every slot taken fails at once with
+	// ErrFull. At most MaxQueueLimit.
+	MaxQueue int
+
+	// MaxWait is the longest a caller waits in the queue before it gets
+	// ErrWaitTimeout. Zero: no limit of its own; the caller waits until its
+	// ctx is done.
+	MaxWait time.Duration
+}
+
+func (c Config) validate() error {
+	switch {
+	case c.MaxConcurrent <= 0:
+		return fmt.Errorf("bulkhead: Config.MaxConcurrent must be > 0, got %d", c.MaxConcurrent)
+	case c.MaxConcurrent > MaxLimit:
+		return fmt.Errorf("bulkhead: Config.MaxConcurrent must be <= %d, got %d", MaxLimit, c.MaxConcurrent)
+	case c.MaxQueue < 0:
+		return fmt.Errorf("bulkhead: Config.MaxQueue must be >= 0, got %d", c.MaxQueue)
+	case c.MaxQueue > MaxQueueLimit:
+		return fmt.Errorf("bulkhead: Config.MaxQueue must be <= %d, got %d", MaxQueueLimit, c.MaxQueue)
+	case c.MaxWait < 0:
+		return fmt.Errorf("bulkhead: Config.MaxWait must be >= 0, got %v", c.MaxWait)
+	}
+	return nil
+}
