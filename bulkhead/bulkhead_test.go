@@ -261,7 +261,7 @@ func TestWaitIsMeasured(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		b := bulkhead.MustNew(bulkhead.Config{MaxConcurrent: 1, MaxQueue: 1})
 		require.NoError(t, b.Do(t.Context(), func(context.Context) error { return nil })) // no wait
-		release, _ := b.Acquire(t.Context())                                               // no wait
+		release, _ := b.Acquire(t.Context())                                              // no wait
 		go func() { time.Sleep(100 * time.Millisecond); release() }()
 		require.NoError(t, b.Do(t.Context(), func(context.Context) error { return nil })) // waits 100ms
 		w := b.Stats().Wait
