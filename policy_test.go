@@ -1,0 +1,171 @@
+package watertight_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+
+	"github.com/watertight-go/watertight"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// tracer records the order in which policies are entered and left.
+type tracer struct {
+	name string
+	log  *[]string
+}
+
+func (p tracer) Do(ctx context.Context, fn func(context.Context) error) error {
+	*p.log = append(*p.log, p.name+">")
+	err := fn(ctx)
+	*p.log = append(*p.log, "<"+p.name)
+	return err
+}
+
+func TestChainAppliesOutermostFirst(t *testing.T) {
+	var log []string
+	c := watertight.Chain(tracer{"a", &log}, tracer{"b", &log}, tracer{"c", &log})
+	err := c.Do(t.Context(), func(context.Context) error { log = append(log, "fn"); return nil })
+	require.NoError(t, err)
+	assert.Equal(t, []string{"a>", "b>", "c>", "fn", "<c", "<b", "<a"}, log)
+}
+
+func TestChainPassesErrorsAndContext(t *testing.T) {
+	type key struct{}
+	var log []string
+	boom := errors.New("boom")
+	c := watertight.Chain(tracer{"a", &log}, tracer{"b", &log})
+	ctx := context.WithValue(t.Context(), key{}, 1)
+	err := c.Do(ctx, func(ctx context.Context) error {
+		assert.Equal(t, 1, ctx.Value(key{}))
+		return boom
+	})
+	assert.Same(t, boom, err)
+}
+
+func TestEmptyChainRunsFnDirectly(t *testing.T) {
+	calls := 0
+	err := watertight.Chain().Do(t.Context(), func(context.Context) error { calls++; return nil })
+	assert.NoError(t, err)
+	assert.Equal(t, 1, calls)
+}
+
+func TestChainDoesNotAliasCallersSlice(t *testing.T) {
+	var log []string
+	policies := []watertight.Policy{tracer{"a", &log}, tracer{"b", &log}}
+	c := watertight.Chain(policies...)
+	policies[0] = tracer{"x", &log}
+	require.NoError(t, c.Do(t.Context(), func(context.Context) error { return nil }))
+	assert.Equal(t, []string{"a>", "b>", "<b", "<a"}, log)
+}
+
+func TestChainWithNilPolicyReportsItWithoutCallingFn(t *testing.T) {
+	var log []string
+	c := watertight.Chain(tracer{"a", &log}, nil)
+	require.NotNil(t, c)
+	err := c.Do(t.Context(), func(context.Context) error { t.Error("fn called"); return nil })
+	assert.EqualError(t, err, "watertight: Chain: policy 1 of 2 is nil")
+	assert.Empty(t, log)
+}
+
+func TestCallReturnsFnsValue(t *testing.T) {
+	v, err := watertight.Call(t.Context(), watertight.Chain(), func(context.Context) (int, error) { return 42, nil })
+	require.NoError(t, err)
+	assert.Equal(t, 42, v)
+}
+
+func TestCallReturnsZeroValueOnError(t *testing.T) {
+	boom := errors.New("boom")
+	v, err := watertight.Call(t.Context(), watertight.Chain(), func(context.Context) (string, error) {
+		return "partial", boom
+	})
+	assert.Same(t, boom, err)
+	assert.Empty(t, v)
+
+	refuse := policyFunc(func(context.Context, func(context.Context) error) error { return watertight.ErrRejected })
+	v, err = watertight.Call(t.Context(), refuse, func(context.Context) (string, error) { return "x", nil })
+	assert.ErrorIs(t, err, watertight.ErrRejected)
+	assert.Empty(t, v)
+
+	_, err = watertight.Call[int](t.Context(), nil, func(context.Context) (int, error) { return 1, nil })
+	assert.EqualError(t, err, "watertight: Call: policy is nil")
+}
+
+type policyFunc func(context.Context, func(context.Context) error) error
+
+func (f policyFunc) Do(ctx context.Context, fn func(context.Context) error) error { return f(ctx, fn) }
+
+// abandoning gives up on fn after d and lets it run on, as timeout's
+// Abandon mode does.
+func abandoning(d time.Duration) watertight.Policy {
+	return policyFunc(func(ctx context.Context, fn func(context.Context) error) error {
+		done := make(chan error, 1)
+		go func() { done <- fn(ctx) }()
+		select {
+		case err := <-done:
+			return err
+		case <-time.After(d):
+			return errors.New("gave up")
+		}
+	})
+}
+
+// The value of an abandoned call arrives after Call returned: it is dropped,
+// and -race sees no conflicting access.
+func TestCallDropsAbandonedValueWithoutRace(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		finished := make(chan struct{})
+		v, err := watertight.Call(t.Context(), abandoning(10*time.Millisecond), func(context.Context) ([]int, error) {
+			defer close(finished)
+			time.Sleep(time.Second)
+			return []int{1, 2, 3}, nil
+		})
+		assert.EqualError(t, err, "gave up")
+		assert.Nil(t, v)
+		<-finished
+		assert.Nil(t, v)
+	})
+}
+
+type hint time.Duration
+
+func (h hint) Error() string                 { return "open" }
+func (h hint) RetryAfterHint() time.Duration { return time.Duration(h) }
+
+func TestRetryAfter(t *testing.T) {
+	d, ok := watertight.RetryAfter(fmt.Errorf("calling api: %w", hint(3*time.Second)))
+	assert.True(t, ok)
+	assert.Equal(t, 3*time.Second, d)
+
+	_, ok = watertight.RetryAfter(watertight.ErrRejected)
+	assert.False(t, ok)
+	_, ok = watertight.RetryAfter(nil)
+	assert.False(t, ok)
+}
+
+func BenchmarkChain(b *testing.B) {
+	pass := policyFunc(func(ctx context.Context, fn func(context.Context) error) error { return fn(ctx) })
+	nop := func(context.Context) error { return nil }
+	ctx := context.Background()
+	for _, n := range []int{1, 3} {
+		policies := make([]watertight.Policy, n)
+		for i := range policies {
+			policies[i] = pass
+		}
+		c := watertight.Chain(policies...)
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				_ = c.Do(ctx, nop)
+			}
+		})
+	}
+}
