@@ -1,0 +1,107 @@
+package timeout_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/watertight-go/watertight/timeout"
+)
+
+// Cooperative: fn honours its context, so Do returns at the deadline with
+// nothing left running.
+func ExampleTimeout_Do() {
+	query := timeout.MustNew(timeout.Config{Name: "orders-db", Duration: 10 * time.Millisecond})
+
+	err := query.Do(context.Background(), func(ctx context.Context) error {
+		<-ctx.Done() // a query that takes too long; the driver sees the deadline
+		return ctx.Err()
+	})
+	fmt.Println(errors.Is(err, timeout.ErrExceeded), errors.Is(err, context.DeadlineExceeded))
+	fmt.Println(err)
+	fmt.Println("exceeded:", query.Stats().Exceeded)
+	// Output:
+	// true true
+	// timeout "orders-db": deadline of 10ms exceeded: context deadline exceeded
+	// exceeded: 1
+}
+
+// Abandon: fn ignores its context; Do returns at the deadline and the late
+// result arrives in OnLate.
+func ExampleConfig_abandon() {
+	lateResult := make(chan timeout.Late, 1)
+	legacy := timeout.MustNew(timeout.Config{
+		Name:     "legacy-soap",
+		Duration: 10 * time.Millisecond,
+		Abandon:  true,
+		OnLate:   func(l timeout.Late) { lateResult <- l },
+	})
+
+	unblock := make(chan struct{})
+	err := legacy.Do(context.Background(), func(context.Context) error {
+		<-unblock // stuck in a call that takes no context
+		return errors.New("soap fault")
+	})
+	fmt.Println(err)
+	fmt.Println("still running:", legacy.Stats().Abandoned)
+
+	close(unblock)
+	fmt.Println("late:", (<-lateResult).Err)
+	// Output:
+	// timeout "legacy-soap": deadline of 10ms exceeded
+	// still running: 1
+	// late: soap fault
+}
+
+// One request, one budget, several calls: each call has its own timeout,
+// the request's deadline bounds them all, and a call that cannot finish in
+// what is left is not started.
+func ExampleConfig_budget() {
+	lookup := timeout.MustNew(timeout.Config{Name: "lookup", Duration: 300 * time.Millisecond})
+	render := timeout.MustNew(timeout.Config{Name: "render", Duration: 300 * time.Millisecond, MinRemaining: 200 * time.Millisecond})
+
+	ctx, cancel := context.WithTimeout(context.Background(), 400*time.Millisecond) // the request's budget
+	defer cancel()
+
+	err := lookup.Do(ctx, func(ctx context.Context) error {
+		time.Sleep(250 * time.Millisecond) // a slow lookup eats most of the budget
+		return nil
+	})
+	fmt.Println("lookup:", err)
+
+	err = render.Do(ctx, func(ctx context.Context) error {
+		fmt.Println("not started: it could not finish in time")
+		return nil
+	})
+	fmt.Println("render:", err, errors.Is(err, timeout.ErrExceeded))
+	// Output:
+	// lookup: <nil>
+	// render: timeout: not enough time left to start the call true
+}
+
+func ExampleRemaining() {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	left, ok := timeout.Remaining(ctx)
+	fmt.Println(ok, left > 900*time.Millisecond && left <= time.Second)
+
+	_, ok = timeout.Remaining(context.Background())
+	fmt.Println(ok)
+	// Output:
+	// true true
+	// false
+}
+
+func ExampleDo() {
+	err := timeout.Do(context.Background(), 5*time.Millisecond, func(ctx context.Context) error {
+		<-ctx.Done()
+		return ctx.Err()
+	})
+	fmt.Println(errors.Is(err, timeout.ErrExceeded))
+
+	fmt.Println(timeout.Do(context.Background(), 0, func(context.Context) error { return nil }))
+	// Output:
+	// true
+	// timeout: Do: d must be > 0, got 0s
+}
