@@ -15,11 +15,11 @@
 //     dependency, so it cannot take every goroutine or connection.
 //   - timeout: bounds every wait with a real context deadline, and tells
 //     our deadline apart from the caller's.
-//   - breaker: stops calling a dependency that is failing or slow.
-//   - pool: a bounded worker pool for background work and fan-out.
 //   - poolwait: measures every wait (for a slot, a worker, a database
 //     connection) so the pool that is exhausted shows up before users feel it.
-//   - httpguard: the same protections for net/http handlers and clients.
+//
+// A circuit breaker (breaker), a bounded worker pool (pool) and net/http
+// integration (httpguard) are being built on the same conventions.
 //
 // Every protection is a Policy. Policies compose with Chain; the
 // recommended order for an outbound call is
@@ -30,7 +30,9 @@
 // for a bulkhead slot. The breaker sits outside the bulkhead so that a
 // bulkhead rejection (the dependency was never called) counts as neither a
 // success nor a failure. The attempt timeout is innermost so that it bounds
-// only the call itself.
+// only the call itself. Until the breaker lands, the same order without it:
+//
+//	watertight.Chain(totalTimeout, bulkhead, attemptTimeout)
 //
 // Every error returned by a policy that refused to run fn matches
 // ErrRejected; a server maps it to 503 Service Unavailable, with RetryAfter

@@ -13,6 +13,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/watertight-go/watertight"
+	"github.com/watertight-go/watertight/timeout"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -168,4 +169,21 @@ func BenchmarkChain(b *testing.B) {
 			}
 		})
 	}
+}
+
+// The same with the real thing: an abandoning timeout around Call.
+func TestCallWithAbandoningTimeout(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		late := make(chan timeout.Late, 1)
+		to := timeout.MustNew(timeout.Config{Duration: 10 * time.Millisecond, Abandon: true,
+			OnLate: func(l timeout.Late) { late <- l }})
+		v, err := watertight.Call(t.Context(), to, func(context.Context) (map[string]int, error) {
+			time.Sleep(time.Second)
+			return map[string]int{"late": 1}, nil
+		})
+		assert.ErrorIs(t, err, timeout.ErrExceeded)
+		assert.Nil(t, v)
+		assert.NoError(t, (<-late).Err)
+		assert.Nil(t, v)
+	})
 }

@@ -112,11 +112,14 @@ func (t *Timeout) run(ctx context.Context, d time.Duration, fn func(context.Cont
 	inTime := false
 	defer func() { // also when fn panics
 		cancel()
-		if inTime {
-			recycle(cause, tctx)
+		elapsed := time.Since(start)
+		if inTime && elapsed < d {
+			// Cancelled before our deadline: the timer never fired, so
+			// nobody has seen cause and it can serve another call.
+			causes.Put(cause)
 		}
 		if c != nil {
-			c.duration.Observe(time.Since(start))
+			c.duration.Observe(elapsed)
 		}
 	}()
 	err := fn(tctx)
