@@ -54,30 +54,31 @@ func ExampleConfig_abandon() {
 	// late: soap fault
 }
 
-// One request, one budget, several calls: each call has its own timeout,
-// the request's deadline bounds them all, and a call that cannot finish in
-// what is left is not started.
+// Nested budgets: one request, one total deadline, several calls. The outer
+// Timeout bounds the whole request; each inner one bounds its own call
+// within what is left, and a call that cannot finish in what is left is not
+// started.
 func ExampleConfig_budget() {
+	request := timeout.MustNew(timeout.Config{Name: "request", Duration: 400 * time.Millisecond})
 	lookup := timeout.MustNew(timeout.Config{Name: "lookup", Duration: 300 * time.Millisecond})
 	render := timeout.MustNew(timeout.Config{Name: "render", Duration: 300 * time.Millisecond, MinRemaining: 200 * time.Millisecond})
 
-	ctx, cancel := context.WithTimeout(context.Background(), 400*time.Millisecond) // the request's budget
-	defer cancel()
+	err := request.Do(context.Background(), func(ctx context.Context) error {
+		err := lookup.Do(ctx, func(ctx context.Context) error {
+			time.Sleep(250 * time.Millisecond) // a slow lookup eats most of the budget
+			return nil
+		})
+		fmt.Println("lookup:", err)
 
-	err := lookup.Do(ctx, func(ctx context.Context) error {
-		time.Sleep(250 * time.Millisecond) // a slow lookup eats most of the budget
-		return nil
+		return render.Do(ctx, func(ctx context.Context) error {
+			fmt.Println("not started: it could not finish in time")
+			return nil
+		})
 	})
-	fmt.Println("lookup:", err)
-
-	err = render.Do(ctx, func(ctx context.Context) error {
-		fmt.Println("not started: it could not finish in time")
-		return nil
-	})
-	fmt.Println("render:", err, errors.Is(err, timeout.ErrExceeded))
+	fmt.Println("request:", err, errors.Is(err, timeout.ErrExceeded))
 	// Output:
 	// lookup: <nil>
-	// render: timeout: not enough time left to start the call true
+	// request: timeout: not enough time left to start the call true
 }
 
 func ExampleRemaining() {
