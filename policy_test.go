@@ -123,14 +123,15 @@ func abandoning(d time.Duration) watertight.Policy {
 // and -race sees no conflicting access.
 func TestCallDropsAbandonedValueWithoutRace(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		finished := make(chan struct{})
+		unblock, finished := make(chan struct{}), make(chan struct{})
 		v, err := watertight.Call(t.Context(), abandoning(10*time.Millisecond), func(context.Context) ([]int, error) {
 			defer close(finished)
-			time.Sleep(time.Second)
+			<-unblock // still running when the policy gives up
 			return []int{1, 2, 3}, nil
 		})
 		assert.EqualError(t, err, "gave up")
 		assert.Nil(t, v)
+		close(unblock)
 		<-finished
 		assert.Nil(t, v)
 	})
@@ -177,12 +178,14 @@ func TestCallWithAbandoningTimeout(t *testing.T) {
 		late := make(chan timeout.Late, 1)
 		to := timeout.MustNew(timeout.Config{Duration: 10 * time.Millisecond, Abandon: true,
 			OnLate: func(l timeout.Late) { late <- l }})
+		unblock := make(chan struct{})
 		v, err := watertight.Call(t.Context(), to, func(context.Context) (map[string]int, error) {
-			time.Sleep(time.Second)
+			<-unblock // ignores its context
 			return map[string]int{"late": 1}, nil
 		})
 		assert.ErrorIs(t, err, timeout.ErrExceeded)
 		assert.Nil(t, v)
+		close(unblock)
 		assert.NoError(t, (<-late).Err)
 		assert.Nil(t, v)
 	})

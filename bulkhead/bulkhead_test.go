@@ -207,11 +207,12 @@ func TestMaxWaitExpires(t *testing.T) {
 
 		// A waiter served before MaxWait is not affected by its timer later.
 		release, _ = b.Acquire(t.Context())
-		go func() { time.Sleep(20 * time.Millisecond); release() }()
+		time.AfterFunc(20*time.Millisecond, release)
 		require.NoError(t, b.Do(t.Context(), func(context.Context) error {
-			time.Sleep(time.Second) // long past MaxWait
+			<-time.After(time.Second) // run long past MaxWait
 			return nil
 		}))
+		assert.Equal(t, uint64(1), b.Stats().TimedOut, "only the first waiter timed out")
 	})
 }
 
@@ -262,7 +263,7 @@ func TestWaitIsMeasured(t *testing.T) {
 		b := bulkhead.MustNew(bulkhead.Config{MaxConcurrent: 1, MaxQueue: 1})
 		require.NoError(t, b.Do(t.Context(), func(context.Context) error { return nil })) // no wait
 		release, _ := b.Acquire(t.Context())                                              // no wait
-		go func() { time.Sleep(100 * time.Millisecond); release() }()
+		time.AfterFunc(100*time.Millisecond, release)
 		require.NoError(t, b.Do(t.Context(), func(context.Context) error { return nil })) // waits 100ms
 		w := b.Stats().Wait
 		assert.Equal(t, uint64(3), w.Count)

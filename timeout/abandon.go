@@ -79,11 +79,10 @@ func (t *Timeout) runAbandonable(ctx, tctx context.Context, cancel context.Cance
 func (a *abandonable) collect(ctx context.Context) error {
 	inTime := a.tctx.Err() == nil
 	a.cancel()
+	elapsed := time.Since(a.start)
+	recycle(a.cause, inTime, elapsed)
 	if c := a.t.stats; c != nil {
-		c.duration.Observe(time.Since(a.start))
-	}
-	if inTime {
-		recycle(a.cause, a.tctx)
+		c.duration.Observe(elapsed)
 	}
 	switch {
 	case a.panicked:

@@ -61,3 +61,9 @@ func BenchmarkAbandon(b *testing.B) {
 		}
 	})
 }
+
+// The package-level Do beside the same floor.
+func BenchmarkPackageDo(b *testing.B) {
+	ctx := context.Background()
+	serialAndParallel(b, "timeout.Do", func() { _ = timeout.Do(ctx, time.Second, fast) })
+}

@@ -77,10 +77,12 @@ func newCause(name string, d time.Duration) *exceeded {
 	return c
 }
 
-// recycle returns c to the pool if tctx, already cancelled, did not end by
-// c's deadline: then nobody can ever have seen c.
-func recycle(c *exceeded, tctx context.Context) {
-	if tctx.Err() == context.Canceled {
+// recycle returns c to the pool if its call's context was cancelled by us
+// before its deadline: fn returned in time, and less than c.d had passed
+// when we read the clock after cancelling. Then the timer never fired, so
+// nobody has seen c.
+func recycle(c *exceeded, inTime bool, elapsedAfterCancel time.Duration) {
+	if inTime && elapsedAfterCancel < c.d {
 		causes.Put(c)
 	}
 }

@@ -59,17 +59,18 @@ func ExampleConfig_abandon() {
 // within what is left, and a call that cannot finish in what is left is not
 // started.
 func ExampleConfig_budget() {
-	request := timeout.MustNew(timeout.Config{Name: "request", Duration: 400 * time.Millisecond})
-	lookup := timeout.MustNew(timeout.Config{Name: "lookup", Duration: 300 * time.Millisecond})
-	render := timeout.MustNew(timeout.Config{Name: "render", Duration: 300 * time.Millisecond, MinRemaining: 200 * time.Millisecond})
+	request := timeout.MustNew(timeout.Config{Name: "request", Duration: time.Second})
+	lookup := timeout.MustNew(timeout.Config{Name: "lookup", Duration: 700 * time.Millisecond})
+	render := timeout.MustNew(timeout.Config{Name: "render", Duration: 300 * time.Millisecond, MinRemaining: 500 * time.Millisecond})
 
 	err := request.Do(context.Background(), func(ctx context.Context) error {
 		err := lookup.Do(ctx, func(ctx context.Context) error {
-			time.Sleep(250 * time.Millisecond) // a slow lookup eats most of the budget
-			return nil
+			<-ctx.Done() // a lookup that hangs until its own deadline
+			return ctx.Err()
 		})
 		fmt.Println("lookup:", err)
 
+		// About 300ms of the second are left: not enough for render.
 		return render.Do(ctx, func(ctx context.Context) error {
 			fmt.Println("not started: it could not finish in time")
 			return nil
@@ -77,7 +78,7 @@ func ExampleConfig_budget() {
 	})
 	fmt.Println("request:", err, errors.Is(err, timeout.ErrExceeded))
 	// Output:
-	// lookup: <nil>
+	// lookup: timeout "lookup": deadline of 700ms exceeded: context deadline exceeded
 	// request: timeout: not enough time left to start the call true
 }
 

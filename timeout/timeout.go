@@ -71,8 +71,11 @@ func Do(ctx context.Context, d time.Duration, fn func(context.Context) error) er
 	if d <= 0 {
 		return fmt.Errorf("timeout: Do: d must be > 0, got %v", d)
 	}
-	return (&Timeout{d: d}).run(ctx, d, fn)
+	return bare.run(ctx, d, fn)
 }
+
+// bare runs the package-level Do: cooperative, unnamed, no statistics.
+var bare = &Timeout{}
 
 // Remaining returns the time left before ctx's deadline, and false if ctx
 // has none. It is 0, never negative, once the deadline has passed.
@@ -113,11 +116,7 @@ func (t *Timeout) run(ctx context.Context, d time.Duration, fn func(context.Cont
 	defer func() { // also when fn panics
 		cancel()
 		elapsed := time.Since(start)
-		if inTime && elapsed < d {
-			// Cancelled before our deadline: the timer never fired, so
-			// nobody has seen cause and it can serve another call.
-			causes.Put(cause)
-		}
+		recycle(cause, inTime, elapsed)
 		if c != nil {
 			c.duration.Observe(elapsed)
 		}

@@ -25,6 +25,10 @@ var _ watertight.Policy = (*timeout.Timeout)(nil)
 
 var errBoom = errors.New("boom")
 
+// elapse lets d pass on the synctest bubble's fake clock: fn's own work in
+// these tests, which may ignore its context, or time passing for Remaining.
+func elapse(d time.Duration) { <-time.After(d) }
+
 func TestNewRejectsBadConfig(t *testing.T) {
 	for _, tc := range []struct {
 		cfg  timeout.Config
@@ -62,7 +66,7 @@ func TestErrExceededBehavesLikeDeadlineExceeded(t *testing.T) {
 func TestFnErrorBeforeDeadlinePassesThroughUnchanged(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		to := timeout.MustNew(timeout.Config{Duration: time.Second})
-		err := to.Do(t.Context(), func(context.Context) error { time.Sleep(10 * time.Millisecond); return errBoom })
+		err := to.Do(t.Context(), func(context.Context) error { elapse(10 * time.Millisecond); return errBoom })
 		assert.Same(t, errBoom, err)
 		assert.NoError(t, to.Do(t.Context(), func(context.Context) error { return nil }))
 		st := to.Stats()
@@ -104,7 +108,7 @@ func TestCooperativeWaitsForFnThatIgnoresItsContext(t *testing.T) {
 		to := timeout.MustNew(timeout.Config{Duration: 20 * time.Millisecond})
 		start := time.Now()
 		err := to.Do(t.Context(), func(ctx context.Context) error {
-			time.Sleep(300 * time.Millisecond) // does not look at ctx
+			elapse(300 * time.Millisecond) // does not look at ctx
 			return fmt.Errorf("query: %w", ctx.Err())
 		})
 		assert.Equal(t, 300*time.Millisecond, time.Since(start), "cooperative: Do returns when fn does")
@@ -128,7 +132,7 @@ func TestErrorAfterOurDeadlineWrapsFnsError(t *testing.T) {
 func TestSuccessAfterOurDeadlineIsNilButCounted(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		to := timeout.MustNew(timeout.Config{Duration: 20 * time.Millisecond})
-		err := to.Do(t.Context(), func(ctx context.Context) error { time.Sleep(50 * time.Millisecond); return nil })
+		err := to.Do(t.Context(), func(ctx context.Context) error { elapse(50 * time.Millisecond); return nil })
 		assert.NoError(t, err)
 		assert.Equal(t, uint64(1), to.Stats().Exceeded)
 	})
@@ -152,7 +156,7 @@ func TestCallerCancels(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		to := timeout.MustNew(timeout.Config{Duration: time.Second})
 		ctx, cancel := context.WithCancel(t.Context())
-		go func() { time.Sleep(10 * time.Millisecond); cancel() }()
+		time.AfterFunc(10*time.Millisecond, cancel)
 		err := to.Do(ctx, func(ctx context.Context) error { <-ctx.Done(); return errBoom })
 		assert.Same(t, context.Canceled, err)
 		assert.Equal(t, uint64(1), to.Stats().Canceled)
@@ -242,11 +246,11 @@ func TestRemaining(t *testing.T) {
 		assert.False(t, ok)
 		ctx, cancel := context.WithTimeout(t.Context(), time.Second)
 		defer cancel()
-		time.Sleep(300 * time.Millisecond)
+		elapse(300 * time.Millisecond)
 		left, ok := timeout.Remaining(ctx)
 		assert.True(t, ok)
 		assert.Equal(t, 700*time.Millisecond, left)
-		time.Sleep(time.Second)
+		elapse(time.Second)
 		left, ok = timeout.Remaining(ctx)
 		assert.True(t, ok)
 		assert.Zero(t, left)
@@ -258,7 +262,7 @@ func TestMinRemainingRefusesToStartACallThatCannotFinish(t *testing.T) {
 		to := timeout.MustNew(timeout.Config{Duration: time.Second, MinRemaining: 100 * time.Millisecond})
 		ctx, cancel := context.WithTimeout(t.Context(), 150*time.Millisecond)
 		defer cancel()
-		require.NoError(t, to.Do(ctx, func(context.Context) error { time.Sleep(60 * time.Millisecond); return nil }))
+		require.NoError(t, to.Do(ctx, func(context.Context) error { elapse(60 * time.Millisecond); return nil }))
 		// 90ms left now: not enough.
 		err := to.Do(ctx, func(context.Context) error { t.Error("fn called"); return nil })
 		assert.Same(t, timeout.ErrNoBudget, err)
@@ -278,7 +282,7 @@ func TestAbandonReturnsAtTheDeadline(t *testing.T) {
 			OnLate: func(l timeout.Late) { lates <- l }})
 		start := time.Now()
 		err := to.Do(t.Context(), func(ctx context.Context) error {
-			time.Sleep(300 * time.Millisecond) // ignores ctx
+			elapse(300 * time.Millisecond) // ignores ctx
 			return errBoom
 		})
 		assert.Equal(t, 20*time.Millisecond, time.Since(start), "abandon: Do returns at the deadline")
@@ -304,7 +308,7 @@ func TestAbandonFnFinishingInTime(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		to := timeout.MustNew(timeout.Config{Duration: time.Second, Abandon: true,
 			OnLate: func(timeout.Late) { t.Error("not late") }})
-		err := to.Do(t.Context(), func(ctx context.Context) error { time.Sleep(time.Millisecond); return errBoom })
+		err := to.Do(t.Context(), func(ctx context.Context) error { elapse(time.Millisecond); return errBoom })
 		assert.Same(t, errBoom, err)
 		assert.NoError(t, to.Do(t.Context(), func(ctx context.Context) error { return nil }))
 		assert.Zero(t, to.Stats().Abandoned)
@@ -317,9 +321,9 @@ func TestAbandonCallerCancellationReturnsAtOnce(t *testing.T) {
 		lates := make(chan timeout.Late, 1)
 		to := timeout.MustNew(timeout.Config{Duration: time.Second, Abandon: true, OnLate: func(l timeout.Late) { lates <- l }})
 		ctx, cancel := context.WithCancel(t.Context())
-		go func() { time.Sleep(10 * time.Millisecond); cancel() }()
+		time.AfterFunc(10*time.Millisecond, cancel)
 		start := time.Now()
-		err := to.Do(ctx, func(context.Context) error { time.Sleep(100 * time.Millisecond); return nil })
+		err := to.Do(ctx, func(context.Context) error { elapse(100 * time.Millisecond); return nil })
 		assert.Equal(t, 10*time.Millisecond, time.Since(start))
 		assert.Same(t, context.Canceled, err)
 		st := to.Stats()
@@ -346,7 +350,7 @@ func TestAbandonPanicAfterDeadlineGoesToOnLate(t *testing.T) {
 		lates := make(chan timeout.Late, 1)
 		to := timeout.MustNew(timeout.Config{Duration: 10 * time.Millisecond, Abandon: true, OnLate: func(l timeout.Late) { lates <- l }})
 		err := to.Do(t.Context(), func(context.Context) error {
-			time.Sleep(50 * time.Millisecond)
+			elapse(50 * time.Millisecond)
 			panic("late boom")
 		})
 		assert.ErrorIs(t, err, timeout.ErrExceeded)
@@ -400,7 +404,7 @@ func TestHammer(t *testing.T) {
 						_ = to.Do(ctx, func(ctx context.Context) error {
 							switch i % 4 {
 							case 0:
-								time.Sleep(work) // ignores ctx
+								elapse(work) // ignores ctx
 								return nil
 							case 1:
 								select {
@@ -413,7 +417,7 @@ func TestHammer(t *testing.T) {
 								if work < time.Millisecond {
 									panic("hammer")
 								}
-								time.Sleep(work)
+								elapse(work)
 								return nil
 							}
 							return nil
