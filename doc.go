@@ -15,11 +15,13 @@
 //     dependency, so it cannot take every goroutine or connection.
 //   - timeout: bounds every wait with a real context deadline, and tells
 //     our deadline apart from the caller's.
+//   - pool: runs background work and fan-out on a fixed set of workers
+//     with a bounded queue; its Do makes it a "thread-pool bulkhead".
 //   - poolwait: measures every wait (for a slot, a worker, a database
 //     connection) so the pool that is exhausted shows up before users feel it.
 //
-// A circuit breaker (breaker), a bounded worker pool (pool) and net/http
-// integration (httpguard) are being built on the same conventions.
+// A circuit breaker (breaker) and net/http integration (httpguard) are
+// being built on the same conventions.
 //
 // Every protection is a Policy. Policies compose with Chain; the
 // recommended order for an outbound call is

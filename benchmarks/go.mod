@@ -1,0 +1,14 @@
+module github.com/watertight-go/watertight/benchmarks
+
+go 1.25.0
+
+replace github.com/watertight-go/watertight => ../
+
+require (
+	github.com/alitto/pond/v2 v2.7.1
+	github.com/panjf2000/ants/v2 v2.12.1
+	github.com/watertight-go/watertight v0.0.0-00010101000000-000000000000
+	go.uber.org/goleak v1.3.0
+)
+
+require golang.org/x/sync v0.22.0 // indirect

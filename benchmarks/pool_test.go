@@ -1,0 +1,110 @@
+package benchmarks_test
+
+import (
+	"context"
+	"runtime"
+	"sync"
+	"testing"
+
+	"github.com/alitto/pond/v2"
+	"github.com/panjf2000/ants/v2"
+
+	"github.com/watertight-go/watertight/pool"
+)
+
+// Fire-and-forget submission of a trivial task to 64 workers: each op is a
+// batch of 1e5 tasks from one goroutine, and ns/task is the time from the
+// first Submit to the last task's end, divided by the tasks. Every pool
+// recovers panics and blocks the submitter when it is full; watertight's
+// also records every task's queue wait and run time.
+const (
+	poolWorkers = 64
+	poolQueue   = 1024
+	batch       = 100_000
+)
+
+type submitter struct {
+	name  string
+	start func(wg *sync.WaitGroup) (submit func(), stop func())
+}
+
+var submitters = []submitter{
+	{"watertight", func(wg *sync.WaitGroup) (func(), func()) {
+		p := pool.MustNew(pool.Config{Workers: poolWorkers, QueueSize: poolQueue})
+		ctx := context.Background()
+		task := func(context.Context) { wg.Done() }
+		return func() { _ = p.Submit(ctx, task) }, func() { _ = p.Close(ctx) }
+	}},
+	{"pond", func(wg *sync.WaitGroup) (func(), func()) {
+		p := pond.NewPool(poolWorkers, pond.WithQueueSize(poolQueue))
+		task := wg.Done
+		return func() { _ = p.Go(task) }, p.StopAndWait
+	}},
+	{"ants", func(wg *sync.WaitGroup) (func(), func()) {
+		p, err := ants.NewPool(poolWorkers)
+		if err != nil {
+			panic(err)
+		}
+		task := wg.Done
+		return func() { _ = p.Submit(task) }, p.Release
+	}},
+	{"floor=chan-of-func", func(wg *sync.WaitGroup) (func(), func()) {
+		tasks := make(chan func(), poolQueue)
+		var workers sync.WaitGroup
+		for range poolWorkers {
+			workers.Go(func() {
+				for t := range tasks {
+					t()
+				}
+			})
+		}
+		task := wg.Done
+		return func() { tasks <- task }, func() { close(tasks); workers.Wait() }
+	}},
+}
+
+func BenchmarkPoolSubmit1e5(b *testing.B) {
+	for _, s := range submitters {
+		b.Run(s.name, func(b *testing.B) {
+			var wg sync.WaitGroup
+			submit, stop := s.start(&wg)
+			defer stop()
+			b.ReportAllocs()
+			m0 := mallocs()
+			for b.Loop() {
+				wg.Add(batch)
+				for range batch {
+					submit()
+				}
+				wg.Wait()
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*batch), "ns/task")
+			b.ReportMetric(float64(mallocs()-m0)/float64(b.N*batch), "allocs/task")
+		})
+	}
+}
+
+// The same, from GOMAXPROCS submitting goroutines; ns/op is per task.
+func BenchmarkPoolSubmitParallel(b *testing.B) {
+	for _, s := range submitters {
+		b.Run(s.name, func(b *testing.B) {
+			var wg sync.WaitGroup
+			submit, stop := s.start(&wg)
+			defer stop()
+			b.ReportAllocs()
+			wg.Add(b.N)
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					submit()
+				}
+			})
+			wg.Wait()
+		})
+	}
+}
+
+func mallocs() uint64 {
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.Mallocs
+}

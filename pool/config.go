@@ -1,0 +1,58 @@
+package pool
+
+import (
+	"fmt"
+	"log/slog"
+)
+
+// Config configures a Pool. The zero value is not valid: Workers is
+// required.
+type Config struct {
+	// Name identifies the pool in errors, panic reports and metrics.
+	// Empty: errors are the bare sentinels.
+	Name string
+
+	// Workers is how many tasks run at once, on that many goroutines
+	// started by New. Required, > 0. Size it to what the dependency the
+	// tasks call can serve.
+	Workers int
+
+	// QueueSize is how many tasks may wait for a worker. Zero: none; a task
+	// is handed over only to a worker that is free at that moment (Submit
+	// waits for one, TrySubmit fails with ErrFull).
+	QueueSize int
+
+	// OnPanic receives the panics of fire-and-forget tasks (Submit,
+	// TrySubmit, Group), which have no caller to re-panic in, from the
+	// worker's goroutine. The worker lives on. Nil: slog.Error with the
+	// value and the stack. Panics in Do and Go tasks are re-panicked in the
+	// waiting goroutine instead and do not come here.
+	OnPanic func(PanicEvent)
+}
+
+func (c Config) validate() error {
+	switch {
+	case c.Workers <= 0:
+		return fmt.Errorf("pool: Config.Workers must be > 0, got %d", c.Workers)
+	case c.QueueSize < 0:
+		return fmt.Errorf("pool: Config.QueueSize must be >= 0, got %d", c.QueueSize)
+	}
+	return nil
+}
+
+// PanicEvent reports a fire-and-forget task that panicked, or called
+// runtime.Goexit.
+type PanicEvent struct {
+	Name   string // Config.Name
+	Value  any    // what the task panicked with; nil for Goexit
+	Stack  []byte // the worker's stack at the panic
+	Goexit bool   // the task called runtime.Goexit (t.FailNow, for one)
+}
+
+func logPanic(e PanicEvent) {
+	msg := "pool: task panicked"
+	if e.Goexit {
+		msg = "pool: task called runtime.Goexit"
+	}
+	slog.Error(msg, "name", e.Name, "panic", e.Value, "stack", string(e.Stack))
+}

@@ -1,0 +1,75 @@
+// Package pool runs work on a fixed set of workers fed by a bounded queue,
+// so that background work and fan-out to a slow dependency can never pile
+// up without limit, and it measures how long every task waited for a
+// worker.
+//
+// A Pool is both a worker pool (Submit, TrySubmit, Go, Group) and a
+// "thread-pool bulkhead": Do runs a call on a worker and waits for it, so
+// *Pool is a watertight.Policy.
+//
+// # Sizing
+//
+// Size Workers to what the dependency the tasks call can serve — its
+// connection pool, its rate limit — not to your traffic: more workers than
+// that only move the queue from the pool into the dependency. Keep
+// QueueSize small next to Workers (zero to a few times Workers): a long
+// queue turns overload into latency, while a short one turns it into fast
+// ErrFull rejections the caller can act on. Stats.Wait shows the price of
+// the queue you chose.
+//
+// # Contract
+//
+// Submit, Do, Go and Group.Go wait for queue room until their ctx is done
+// (ctx.Err()) or the pool is closed (ErrClosed); TrySubmit never waits and
+// returns ErrFull instead. ErrFull and ErrClosed match
+// watertight.ErrRejected. With QueueSize 0 a task is accepted only by a
+// worker that is free at that moment.
+//
+// A task runs with the ctx it was submitted with. A task whose ctx ended
+// while it was queued is never run late: it is skipped and counted as
+// Expired, and a Do or Future caller gets ctx.Err(). A Do caller whose ctx
+// ends while its task is still queued leaves at once; once the task runs,
+// Do waits for it.
+//
+// # Panics
+//
+// Do, Future.Wait and Group.Wait re-panic a task's panic in the waiting
+// goroutine, as a *PanicError that holds the original value and the
+// worker's stack (its Error method prints both). A fire-and-forget task
+// (Submit, TrySubmit) has no caller: its panic is recovered, counted in
+// Stats.Panicked and reported to Config.OnPanic (by default slog.Error
+// with the stack), and the worker lives on. A task that calls
+// runtime.Goexit ends its worker's goroutine: a new worker takes its place,
+// it is counted and reported like a panic, and a Do, Future or Group waiter
+// gets an error instead of waiting forever.
+//
+// # Closing
+//
+// Close stops the pool taking work: later submissions get ErrClosed, and so
+// do callers waiting for queue room. Tasks already queued or running
+// finish. Close returns nil when every worker has exited, or ctx.Err() if
+// ctx ends first, in which case the workers still finish the queue and
+// exit in the background. A Submit racing Close either gets ErrClosed or
+// its task runs; it never panics. After Close returns nil no goroutine of
+// the pool remains.
+//
+// # Observability
+//
+// Stats has gauges (busy workers, queued tasks), cumulative counters
+// (submitted, completed, rejected, canceled, expired, panicked), the queue
+// wait of every accepted task in Wait, and the run time of every task in
+// Run. Wait rising while Busy == Workers means the dependency behind the
+// pool is slower than the load it is given.
+//
+// # Cost
+//
+// Submit and TrySubmit allocate nothing: a task is queued by value. Do
+// reuses a pooled call record. Go allocates its Future. Recording the
+// queue wait reads the monotonic clock when a task is queued and when a
+// worker takes it; a worker that takes the next task as soon as it
+// finished one uses that task's end for the next one's start, so under
+// load the clock is read twice per task in all. Fields that submitters
+// write and fields that workers write sit on separate cache lines, and
+// each worker marks itself busy on a line of its own. The workers are the
+// pool's only goroutines.
+package pool

@@ -1,0 +1,157 @@
+package pool_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/watertight-go/watertight"
+	"github.com/watertight-go/watertight/pool"
+)
+
+// Background work goes to a pool sized to what its dependency can serve;
+// Submit waits for queue room, so a burst cannot pile up goroutines.
+func ExamplePool_Submit() {
+	p := pool.MustNew(pool.Config{Name: "mailer", Workers: 4, QueueSize: 8})
+
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	sent := 0
+	for range 20 {
+		wg.Add(1)
+		err := p.Submit(context.Background(), func(ctx context.Context) {
+			defer wg.Done()
+			mu.Lock()
+			sent++ // send one email
+			mu.Unlock()
+		})
+		if err != nil {
+			wg.Done()
+			fmt.Println("not queued:", err)
+		}
+	}
+	wg.Wait()
+	_ = p.Close(context.Background())
+
+	st := p.Stats()
+	fmt.Println("sent:", sent)
+	fmt.Println("submitted:", st.Submitted, "completed:", st.Completed)
+	// Output:
+	// sent: 20
+	// submitted: 20 completed: 20
+}
+
+// TrySubmit sheds load instead of waiting: when every worker is busy and
+// the queue is full, it returns ErrFull at once.
+func ExamplePool_TrySubmit() {
+	p := pool.MustNew(pool.Config{Name: "thumbnails", Workers: 1})
+	defer p.Close(context.Background())
+
+	gate := make(chan struct{})
+	_ = p.Submit(context.Background(), func(context.Context) { <-gate }) // the only worker is busy
+
+	err := p.TrySubmit(context.Background(), func(context.Context) {})
+	fmt.Println(err)
+	fmt.Println(errors.Is(err, pool.ErrFull), errors.Is(err, watertight.ErrRejected))
+	close(gate)
+	// Output:
+	// pool "thumbnails": full
+	// true true
+}
+
+// Do makes a pool a "thread-pool bulkhead": the call runs on one of the
+// pool's workers, and the caller waits for its result.
+func ExamplePool_Do() {
+	reports := pool.MustNew(pool.Config{Name: "reports-db", Workers: 2, QueueSize: 2})
+	defer reports.Close(context.Background())
+
+	var total int
+	err := reports.Do(context.Background(), func(ctx context.Context) error {
+		total = 42 // query the reports database with ctx
+		return nil
+	})
+	fmt.Println(total, err)
+	// Output:
+	// 42 <nil>
+}
+
+// Go starts a task and returns a Future; Wait may give up early without
+// losing the result.
+func ExampleGo() {
+	p := pool.MustNew(pool.Config{Workers: 2})
+	defer p.Close(context.Background())
+
+	f, err := pool.Go(context.Background(), p, func(ctx context.Context) (string, error) {
+		return "price: 12.50", nil // call the pricing service with ctx
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	v, err := f.Wait(context.Background())
+	fmt.Println(v, err)
+	// Output:
+	// price: 12.50 <nil>
+}
+
+// NewGroup fans a request out to many calls on a pool, like errgroup, but
+// never holds more goroutines than the pool's workers: the first error
+// cancels the rest.
+func ExampleNewGroup() {
+	p := pool.MustNew(pool.Config{Name: "inventory", Workers: 3, QueueSize: 3})
+	defer p.Close(context.Background())
+
+	skus := []string{"a", "b", "c", "d", "e"}
+	stock := make([]int, len(skus))
+	g, ctx := pool.NewGroup(context.Background(), p)
+	for i, sku := range skus {
+		g.Go(func(ctx context.Context) error {
+			stock[i] = len(sku) * 10 // look sku up with ctx
+			return nil
+		})
+	}
+	err := g.Wait()
+	fmt.Println(stock, err, ctx.Err())
+	// Output:
+	// [10 10 10 10 10] <nil> context canceled
+}
+
+// Close finishes queued and running tasks; later work gets ErrClosed.
+func ExamplePool_Close() {
+	p := pool.MustNew(pool.Config{Name: "jobs", Workers: 1, QueueSize: 4})
+	for i := range 3 {
+		_ = p.Submit(context.Background(), func(context.Context) { fmt.Println("job", i) })
+	}
+	if err := p.Close(context.Background()); err != nil {
+		fmt.Println("close:", err)
+	}
+	fmt.Println(p.Submit(context.Background(), func(context.Context) {}))
+	// Output:
+	// job 0
+	// job 1
+	// job 2
+	// pool "jobs": closed
+}
+
+// Stats shows how long tasks waited for a worker: the number that rises
+// first when the dependency behind the pool slows down.
+func ExamplePool_Stats() {
+	p := pool.MustNew(pool.Config{Name: "geo", Workers: 2, QueueSize: 2})
+	for range 4 {
+		_ = p.Do(context.Background(), func(context.Context) error { return nil })
+	}
+	_ = p.Close(context.Background())
+	st := p.Stats()
+	fmt.Println("tasks:", st.Completed, "waits recorded:", st.Wait.Count, "runs recorded:", st.Run.Count)
+	// Output:
+	// tasks: 4 waits recorded: 4 runs recorded: 4
+}
+
+// New names the field that is wrong.
+func ExampleNew() {
+	_, err := pool.New(pool.Config{Name: "mailer", Workers: 0})
+	fmt.Println(err)
+	// Output:
+	// pool: Config.Workers must be > 0, got 0
+}

@@ -1,0 +1,46 @@
+package pool
+
+import "github.com/watertight-go/watertight/poolwait"
+
+// Stats is a snapshot of a Pool's gauges and cumulative counters. Once the
+// pool is idle, Submitted == Completed + Expired + Panicked.
+type Stats struct {
+	Workers   int // Config.Workers
+	Busy      int // workers running a task now
+	Queued    int // tasks waiting for a worker now
+	QueueSize int // Config.QueueSize
+
+	Submitted uint64 // tasks accepted into the queue (Submit, TrySubmit, Do, Go, Group)
+	Completed uint64 // tasks that ran and returned
+	Rejected  uint64 // ErrFull and ErrClosed
+	Canceled  uint64 // callers whose ctx ended before their task was accepted
+	Expired   uint64 // accepted tasks skipped because their ctx ended (or their Do caller left) while queued
+	Panicked  uint64 // tasks that panicked or called runtime.Goexit
+
+	Wait poolwait.Stats // how long each accepted task waited in the queue, skipped ones included
+	Run  poolwait.Stats // how long each task that ran took
+}
+
+// Stats returns a snapshot. It takes no lock and allocates nothing.
+func (p *Pool) Stats() Stats {
+	st := Stats{
+		Workers:   len(p.slots),
+		Queued:    len(p.tasks),
+		QueueSize: p.queueSize,
+		Submitted: p.submitted.Load(),
+		Rejected:  p.rejected.Load(),
+		Canceled:  p.canceled.Load(),
+		Expired:   p.expired.Load(),
+		Panicked:  p.panicked.Load(),
+		Wait:      p.wait.Stats(),
+		Run:       p.run.Stats(),
+	}
+	for i := range p.slots {
+		if p.slots[i].busy.Load() {
+			st.Busy++
+		}
+	}
+	// Every task that ran is in Run, once: those that did not panic completed.
+	st.Completed = st.Run.Count - min(st.Run.Count, st.Panicked)
+	return st
+}
