@@ -200,13 +200,38 @@ func (p *Pool) Close(ctx context.Context) error {
 	}
 }
 
-// worker runs tasks until the queue is closed and drained. Under load it
-// reads the clock once per task: the end of one task is the start of the
-// next one that was already waiting.
+// worker runs tasks until the queue is closed and drained.
 func (p *Pool) worker(slot *workerSlot) {
+	for !p.runTasks(slot) {
+		// A task panicked; runTasks recovered and reported it. Go on.
+	}
+	if p.alive.Add(-1) == 0 {
+		close(p.exited)
+	}
+}
+
+// runTasks runs tasks from the queue until it is closed and drained
+// (closed is true), or until a task panics: its deferred handler then
+// recovers, reports, and returns false. One defer per run of tasks, not
+// per task, keeps the common path short.
+//
+// Under load it reads the clock once per task: the end of one task is the
+// start of the next one that was already waiting.
+func (p *Pool) runTasks(slot *workerSlot) (closed bool) {
+	var (
+		t       task
+		start   int64
+		running bool // t is running: a panic now is t's
+	)
+	defer func() {
+		if running {
+			slot.busy.Store(false)
+			p.run.Observe(time.Duration(monotime() - start))
+			p.taskPanicked(slot, t, recover())
+		}
+	}()
 	var now int64 // 0: must read the clock when the next task arrives
 	for {
-		var t task
 		var ok bool
 		select {
 		case t, ok = <-p.tasks:
@@ -215,54 +240,49 @@ func (p *Pool) worker(slot *workerSlot) {
 			t, ok = <-p.tasks
 		}
 		if !ok {
-			if p.alive.Add(-1) == 0 {
-				close(p.exited)
-			}
-			return
+			return true
 		}
 		if now == 0 {
 			now = monotime()
 		}
-		now = p.runTask(slot, t, now)
+		start = now
+		p.wait.Observe(time.Duration(start - t.enq))
+		if !p.admit(t) {
+			continue // skipped: the clock was read, now is still good
+		}
+		slot.busy.Store(true)
+		running = true
+		if t.job != nil {
+			t.job.run(t.ctx)
+		} else {
+			t.fn(t.ctx)
+		}
+		running = false
+		slot.busy.Store(false)
+		now = monotime()
+		p.run.Observe(time.Duration(now - start))
+		if t.job != nil {
+			t.job.finish(nil, nil, false)
+		}
+		t = task{} // do not keep the task's ctx and func alive while idle
 	}
 }
 
-// runTask runs one task that a worker took from the queue at start, and
-// returns when it ended.
-func (p *Pool) runTask(slot *workerSlot, t task, start int64) (end int64) {
-	p.wait.Observe(time.Duration(start - t.enq))
+// admit decides whether a task taken from the queue runs: not if its
+// waiter left or its ctx ended while it was queued (it expired).
+func (p *Pool) admit(t task) bool {
 	if t.job != nil && !t.job.claim() {
 		p.expired.Add(1) // its waiter left
-		return start
+		return false
 	}
 	if err := t.ctx.Err(); err != nil {
 		p.expired.Add(1)
 		if t.job != nil {
 			t.job.finish(err, nil, false)
 		}
-		return start
+		return false
 	}
-	slot.busy.Store(true)
-	returned := false
-	defer func() {
-		slot.busy.Store(false)
-		end = monotime()
-		p.run.Observe(time.Duration(end - start))
-		if returned {
-			if t.job != nil {
-				t.job.finish(nil, nil, false)
-			}
-			return
-		}
-		p.taskPanicked(slot, t, recover())
-	}()
-	if t.job != nil {
-		t.job.run(t.ctx)
-	} else {
-		t.fn(t.ctx)
-	}
-	returned = true
-	return // end is set by the deferred func
+	return true
 }
 
 // taskPanicked counts and reports a task that panicked with value, or
