@@ -15,13 +15,15 @@
 //     dependency, so it cannot take every goroutine or connection.
 //   - timeout: bounds every wait with a real context deadline, and tells
 //     our deadline apart from the caller's.
+//   - breaker: stops calling a dependency that fails or is slow, and
+//     probes now and then to find out when it is back.
 //   - pool: runs background work and fan-out on a fixed set of workers
 //     with a bounded queue; its Do makes it a "thread-pool bulkhead".
 //   - poolwait: measures every wait (for a slot, a worker, a database
 //     connection) so the pool that is exhausted shows up before users feel it.
 //
-// A circuit breaker (breaker) and net/http integration (httpguard) are
-// being built on the same conventions.
+// net/http integration (httpguard) is being built on the same
+// conventions.
 //
 // Every protection is a Policy. Policies compose with Chain; the
 // recommended order for an outbound call is
@@ -32,9 +34,7 @@
 // for a bulkhead slot. The breaker sits outside the bulkhead so that a
 // bulkhead rejection (the dependency was never called) counts as neither a
 // success nor a failure. The attempt timeout is innermost so that it bounds
-// only the call itself. Until the breaker lands, the same order without it:
-//
-//	watertight.Chain(totalTimeout, bulkhead, attemptTimeout)
+// only the call itself.
 //
 // Every error returned by a policy that refused to run fn matches
 // ErrRejected; a server maps it to 503 Service Unavailable, with RetryAfter

@@ -3,6 +3,7 @@ module github.com/watertight-go/watertight
 go 1.25.0
 
 require (
+	github.com/cenkalti/backoff/v4 v4.3.0
 	github.com/stretchr/testify v1.12.0
 	go.uber.org/goleak v1.3.0
 	golang.org/x/sync v0.22.0

@@ -6,7 +6,9 @@ replace github.com/watertight-go/watertight => ../
 
 require (
 	github.com/alitto/pond/v2 v2.7.1
+	github.com/cenkalti/backoff/v4 v4.3.0
 	github.com/panjf2000/ants/v2 v2.12.1
+	github.com/sony/gobreaker/v2 v2.4.0
 	github.com/watertight-go/watertight v0.0.0-00010101000000-000000000000
 	go.uber.org/goleak v1.3.0
 )

@@ -1,0 +1,79 @@
+package breaker_test
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/cenkalti/backoff/v4"
+
+	"github.com/watertight-go/watertight/breaker"
+)
+
+// The floors: the call itself, with nothing around it, and the call plus
+// one atomic add on a shared counter — the least an exact count window
+// can do, since every call must take the next place in the ring. Peers
+// (sony/gobreaker) are compared in the benchmarks/ module.
+
+func nop(context.Context) error { return nil }
+
+func serialAndParallel(b *testing.B, name string, op func()) {
+	b.Run(name, func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			op()
+		}
+	})
+	b.Run(name+"/parallel", func(b *testing.B) {
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				op()
+			}
+		})
+	})
+}
+
+func BenchmarkClosed(b *testing.B) {
+	ctx := context.Background()
+	for _, c := range []struct {
+		name string
+		cfg  breaker.Config
+	}{
+		{"count-window", breaker.Config{WindowCalls: 100}},
+		{"time-window", breaker.Config{}},
+		{"count-window+slow-calls", breaker.Config{WindowCalls: 100, SlowCall: time.Second}},
+	} {
+		br := breaker.MustNew(c.cfg)
+		serialAndParallel(b, c.name, func() { _ = br.Do(ctx, nop) })
+	}
+	serialAndParallel(b, "floor=direct-call", func() { _ = nop(ctx) })
+	var shared atomic.Int64
+	serialAndParallel(b, "floor=call+shared-atomic-add", func() { shared.Add(1); _ = nop(ctx) })
+}
+
+func BenchmarkOpenRejection(b *testing.B) {
+	ctx := context.Background()
+	br := breaker.MustNew(breaker.Config{WindowCalls: 1, OpenBackoff: backoff.NewConstantBackOff(time.Hour)})
+	_ = br.Do(ctx, func(context.Context) error { return errBenchDown })
+	if br.State() != breaker.Open {
+		b.Fatal("not open")
+	}
+	serialAndParallel(b, "open", func() { _ = br.Do(ctx, nop) })
+}
+
+func BenchmarkAllow(b *testing.B) {
+	br := breaker.MustNew(breaker.Config{WindowCalls: 100})
+	serialAndParallel(b, "count-window", func() {
+		done, _ := br.Allow()
+		done(nil)
+	})
+}
+
+func BenchmarkStats(b *testing.B) {
+	br := breaker.MustNew(breaker.Config{})
+	serialAndParallel(b, "time-window", func() { _ = br.Stats() })
+}
+
+var errBenchDown = errDown

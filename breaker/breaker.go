@@ -1,0 +1,371 @@
+package breaker
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cenkalti/backoff/v4"
+
+	"github.com/watertight-go/watertight"
+	"github.com/watertight-go/watertight/internal/rejection"
+)
+
+// Breaker is a circuit breaker. Create it with New; it is safe for
+// concurrent use and starts no goroutine.
+type Breaker struct {
+	s            settings
+	halfOpenFull error
+	cur          atomic.Pointer[period]
+
+	// mu serialises transitions (and with them every use of OpenBackoff)
+	// and the queue of state changes waiting for OnStateChange.
+	mu         sync.Mutex
+	longest    time.Duration // the longest open period so far, for backoff.Stop
+	folded     int64         // calls counted by the windows of closed periods that ended
+	pending    []StateChange
+	delivering bool
+
+	// Counters, off the line of cur. A closed count window counts its own
+	// calls (see countWindow); calls is every other call let through.
+	_                                  [64]byte
+	calls, failures, slowCalls         atomic.Uint64
+	ignored, rejected, transitionTotal atomic.Uint64
+}
+
+// New returns a closed Breaker configured by cfg, or an error naming the
+// first invalid field.
+func New(cfg Config) (*Breaker, error) {
+	s, err := cfg.settings()
+	if err != nil {
+		return nil, err
+	}
+	b := &Breaker{s: s, halfOpenFull: rejection.Name(errHalfOpenFull, cfg.Name)}
+	b.cur.Store(b.newClosed())
+	return b, nil
+}
+
+// MustNew is like New but panics if cfg is invalid.
+func MustNew(cfg Config) *Breaker {
+	b, err := New(cfg)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+// Name returns Config.Name.
+func (b *Breaker) Name() string { return b.s.Name }
+
+// Do runs fn if the breaker lets the call through, and records how it
+// went. It returns fn's error unchanged, or, without calling fn, an
+// *OpenError (open) or ErrHalfOpenFull (half-open, probes taken). A panic
+// in fn is recorded as a failure and goes on up the caller's stack.
+func (b *Breaker) Do(ctx context.Context, fn func(context.Context) error) error {
+	p, start, err := b.admit()
+	if err != nil {
+		return err
+	}
+	returned := false
+	defer func() {
+		if !returned {
+			b.record(p, start, failed)
+		}
+	}()
+	err = fn(ctx)
+	returned = true
+	if o, ok := b.classify(err, ctx); ok {
+		b.record(p, start, o)
+	} else {
+		b.ignore(p)
+	}
+	return err
+}
+
+// Allow is the two-step form of Do, for calls that do not fit in a func:
+// if the breaker lets the call through, it returns done, which the caller
+// must call once with the call's error. done has no ctx, so by default any
+// context.Canceled counts neither way. Calling done again does nothing; a
+// probe whose done is never called holds its slot until HalfOpenTimeout.
+// If the call is refused, err is an *OpenError or ErrHalfOpenFull and done
+// does nothing.
+//
+// Allow allocates done; Do allocates nothing.
+func (b *Breaker) Allow() (done func(err error), err error) {
+	p, start, err := b.admit()
+	if err != nil {
+		return noop, err
+	}
+	var called atomic.Bool
+	return func(err error) {
+		if called.Swap(true) {
+			return
+		}
+		if o, ok := b.classify(err, nil); ok {
+			b.record(p, start, o)
+		} else {
+			b.ignore(p)
+		}
+	}, nil
+}
+
+func noop(error) {}
+
+// State returns the breaker's state now. Like every call, it applies the
+// transitions that time has made due: an open period that ended, a
+// half-open that timed out.
+func (b *Breaker) State() State { return b.current(monotime()).state }
+
+// Reset closes the breaker with an empty window, whatever its state.
+func (b *Breaker) Reset() {
+	b.mu.Lock()
+	b.installLocked(b.cur.Load(), Closed, ReasonReset, monotime())
+	b.mu.Unlock()
+	b.deliver()
+}
+
+// current returns the period in force at now, applying due transitions.
+func (b *Breaker) current(now int64) *period {
+	for {
+		p := b.cur.Load()
+		switch {
+		case p.state == Open && now >= p.until:
+			b.transition(p, HalfOpen, ReasonOpenPeriodEnded, now)
+		case p.state == HalfOpen && p.timedOut(now, b.s.halfOpenCalls):
+			b.transition(p, Open, ReasonHalfOpenTimeout, now)
+		default:
+			return p
+		}
+	}
+}
+
+// admit lets a call through or refuses it. It returns the period the call
+// belongs to, and its start when the call must be timed.
+func (b *Breaker) admit() (p *period, start int64, err error) {
+	p = b.cur.Load()
+	if p.state == Closed { // the hot path: one atomic load
+		if b.s.SlowCall > 0 {
+			start = monotime()
+		}
+		return p, start, nil
+	}
+	now := monotime()
+	for {
+		p = b.current(now)
+		switch p.state {
+		case Closed:
+			return p, now, nil
+		case Open:
+			b.rejected.Add(1)
+			return nil, 0, p.openError(b.s.Name, now)
+		}
+		n := p.admitted.Load()
+		if n >= b.s.halfOpenCalls {
+			b.rejected.Add(1)
+			return nil, 0, b.halfOpenFull
+		}
+		if p.admitted.CompareAndSwap(n, n+1) {
+			p.deadline.CompareAndSwap(0, now+p.timeout) // from the first probe
+			return p, now, nil
+		}
+	}
+}
+
+// timedOut reports whether a half-open period's probes missed their
+// deadline.
+func (p *period) timedOut(now, probes int64) bool {
+	d := p.deadline.Load()
+	return d != 0 && now >= d && p.reported.Load() < probes
+}
+
+// classify sorts a finished call's error: ok false means it counts neither
+// way. caller is Do's ctx, or nil for Allow's done, which has none.
+func (b *Breaker) classify(err error, caller context.Context) (o outcome, ok bool) {
+	if err == nil {
+		return 0, true
+	}
+	if b.s.IsIgnored != nil {
+		if b.s.IsIgnored(err) {
+			return 0, false
+		}
+	} else if errors.Is(err, watertight.ErrRejected) ||
+		(errors.Is(err, context.Canceled) && (caller == nil || errors.Is(caller.Err(), context.Canceled))) {
+		return 0, false
+	}
+	if b.s.IsFailure == nil || b.s.IsFailure(err) {
+		return failed, true
+	}
+	return 0, true
+}
+
+// ignore forgets a call that counts neither way; a probe's slot is freed
+// for another probe.
+func (b *Breaker) ignore(p *period) {
+	b.ignored.Add(1)
+	if p.state == HalfOpen {
+		p.admitted.Add(-1)
+	}
+}
+
+// record counts a finished call in its period.
+func (b *Breaker) record(p *period, start int64, o outcome) {
+	var now int64
+	if b.s.SlowCall > 0 || b.s.window > 0 || p.state == HalfOpen {
+		now = monotime()
+		if b.s.SlowCall > 0 && time.Duration(now-start) >= b.s.SlowCall {
+			o |= slow
+			b.slowCalls.Add(1)
+		}
+	}
+	if o&failed != 0 {
+		b.failures.Add(1)
+	}
+	switch p.state {
+	case Closed:
+		check, counted := p.win.record(o, now, b.s.minCalls)
+		if !counted {
+			b.calls.Add(1)
+		}
+		if !check {
+			return
+		}
+		if reason, trip := b.trips(p.win.counts(now)); trip {
+			if now == 0 { // a count window without slow calls reads the clock only now
+				now = monotime()
+			}
+			b.transition(p, Open, reason, now)
+		}
+	case HalfOpen:
+		b.calls.Add(1)
+		if o&failed != 0 {
+			p.probeFailures.Add(1)
+		}
+		if o&slow != 0 {
+			p.probeSlows.Add(1)
+		}
+		if p.reported.Add(1) == b.s.halfOpenCalls {
+			f, s := p.probeFailures.Load(), p.probeSlows.Load()
+			switch {
+			case b.rate(f, b.s.halfOpenCalls) >= b.s.FailureRate:
+				b.transition(p, Open, ReasonProbesFailed, now)
+			case b.s.SlowCall > 0 && b.rate(s, b.s.halfOpenCalls) >= b.s.SlowCallRate:
+				b.transition(p, Open, ReasonProbesSlow, now)
+			default:
+				b.transition(p, Closed, ReasonProbesPassed, now)
+			}
+		}
+	}
+}
+
+// trips reports whether a closed window's counts reach a threshold.
+func (b *Breaker) trips(c counts) (Reason, bool) {
+	switch {
+	case c.calls < b.s.minCalls:
+		return "", false
+	case b.rate(c.failures, c.calls) >= b.s.FailureRate:
+		return ReasonFailureRate, true
+	case b.s.SlowCall > 0 && b.rate(c.slows, c.calls) >= b.s.SlowCallRate:
+		return ReasonSlowCallRate, true
+	}
+	return "", false
+}
+
+// rate divides: a correctly rounded quotient compares exactly with a rate
+// written as a decimal (3/10 >= 0.3), where n >= r*calls may not.
+func (*Breaker) rate(n, calls int64) float64 { return float64(n) / float64(calls) }
+
+// transition moves the breaker from period from to state to, unless
+// another call already moved it on.
+func (b *Breaker) transition(from *period, to State, reason Reason, now int64) {
+	b.mu.Lock()
+	if b.cur.Load() == from {
+		b.installLocked(from, to, reason, now)
+	}
+	b.mu.Unlock()
+	b.deliver()
+}
+
+// installLocked starts a period of state to after from.
+func (b *Breaker) installLocked(from *period, to State, reason Reason, now int64) {
+	var p *period
+	switch to {
+	case Closed:
+		p = b.newClosed()
+	case Open:
+		p = &period{state: Open}
+		p.length = b.openPeriodLocked(from.state == Closed)
+		p.until = now + int64(p.length)
+	case HalfOpen:
+		p = &period{state: HalfOpen, timeout: int64(b.s.HalfOpenTimeout)}
+		if p.timeout == 0 {
+			p.timeout = int64(from.length)
+		}
+	}
+	if from.state == Closed {
+		b.folded += from.win.seal()
+	}
+	b.cur.Store(p)
+	if from.state == to { // Reset of a closed breaker: a new window, no change
+		return
+	}
+	b.transitionTotal.Add(1)
+	if b.s.OnStateChange != nil {
+		b.pending = append(b.pending, StateChange{Name: b.s.Name, From: from.state, To: to, Reason: reason, At: time.Now()})
+	}
+}
+
+func (b *Breaker) newClosed() *period {
+	p := &period{state: Closed}
+	if b.s.window > 0 {
+		p.win = newTimeWindow(b.s.bucket)
+	} else {
+		p.win = newCountWindow(b.s.WindowCalls)
+	}
+	return p
+}
+
+// openPeriodLocked asks OpenBackoff for the next open period: afresh when
+// the circuit opens from closed, the next step after a failed half-open.
+func (b *Breaker) openPeriodLocked(fromClosed bool) time.Duration {
+	if fromClosed {
+		b.s.OpenBackoff.Reset()
+	}
+	d := b.s.OpenBackoff.NextBackOff()
+	if d == backoff.Stop || d < 0 {
+		d = b.longest
+		if d == 0 {
+			d = DefaultOpenMax
+		}
+	}
+	b.longest = max(b.longest, d)
+	return d
+}
+
+// deliver hands queued state changes to OnStateChange, outside the lock
+// and in order. One goroutine delivers at a time; a transition made
+// meanwhile (by a callback, or another call) is delivered by it too.
+func (b *Breaker) deliver() {
+	if b.s.OnStateChange == nil {
+		return
+	}
+	b.mu.Lock()
+	if b.delivering {
+		b.mu.Unlock()
+		return
+	}
+	b.delivering = true
+	defer func() { // also when the callback panics: the panic goes on up
+		b.delivering = false
+		b.mu.Unlock()
+	}()
+	for len(b.pending) > 0 {
+		ev := b.pending[0]
+		b.pending = b.pending[1:]
+		b.mu.Unlock()
+		b.s.OnStateChange(ev)
+		b.mu.Lock()
+	}
+	b.pending = nil
+}

@@ -1,0 +1,181 @@
+package breaker
+
+import (
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/cenkalti/backoff/v4"
+)
+
+// Defaults, and why.
+const (
+	// DefaultWindow is the time window when neither WindowCalls nor Window
+	// is set: long enough to smooth a burst, short enough to react within
+	// seconds.
+	DefaultWindow = 10 * time.Second
+	// DefaultMinCalls keeps a handful of unlucky calls from opening the
+	// circuit: one failure out of one call is not a failure rate.
+	DefaultMinCalls = 20
+	// DefaultFailureRate opens the circuit when half the calls fail.
+	DefaultFailureRate = 0.5
+	// DefaultHalfOpenCalls is how many probes decide whether the
+	// dependency is back: more than one, so one lucky call does not close
+	// the circuit.
+	DefaultHalfOpenCalls = 5
+	// DefaultOpenMin and DefaultOpenMax bound the default open periods: an
+	// exponential backoff with jitter from 5 s, growing after every failed
+	// half-open, up to 5 min.
+	DefaultOpenMin = 5 * time.Second
+	DefaultOpenMax = 5 * time.Minute
+)
+
+// timeBuckets is how many buckets a time window is split into: calls leave
+// the window a tenth of it at a time.
+const timeBuckets = 10
+
+// Config configures a Breaker. The zero value is valid: a time window of
+// 10 s that trips at a 50% failure rate over at least 20 calls.
+type Config struct {
+	// Name identifies the breaker in errors, state changes and metrics.
+	// Empty: errors are the bare sentinels.
+	Name string
+
+	// WindowCalls, if > 0, makes the window count-based: the last
+	// WindowCalls calls. Zero: the window is time-based (see Window).
+	WindowCalls int
+
+	// Window is the length of a time-based window, kept in 10 buckets:
+	// calls leave it a tenth of Window at a time. Zero: 10 s, unless
+	// WindowCalls is set; setting both is an error.
+	Window time.Duration
+
+	// MinCalls is how many calls must be in the window before it may trip.
+	// Zero: 20, or WindowCalls if that is smaller. More than WindowCalls
+	// is an error: the window could never trip.
+	MinCalls int
+
+	// FailureRate trips the breaker when the share of failed calls in the
+	// window reaches it; 0 < FailureRate <= 1. Zero: 0.5.
+	FailureRate float64
+
+	// SlowCall, if > 0, counts a call that takes at least this long as
+	// slow, whether it failed or not. Zero: slow calls are not tracked,
+	// and a count-based window never reads the clock.
+	SlowCall time.Duration
+
+	// SlowCallRate trips the breaker when the share of slow calls in the
+	// window reaches it; 0 < SlowCallRate <= 1. Zero: 1.0 when SlowCall is
+	// set. Setting it without SlowCall is an error.
+	SlowCallRate float64
+
+	// OpenBackoff gives the length of each open period: Reset and then
+	// NextBackOff when the circuit opens from closed, NextBackOff again for
+	// every open period after a failed half-open. backoff.Stop keeps the
+	// longest period used so far (5 min if there is none). It is called
+	// only under the breaker's lock; do not share one between breakers.
+	// Nil: exponential from 5 s to 5 min with jitter, never stopping.
+	OpenBackoff backoff.BackOff
+
+	// HalfOpenCalls is how many probes a half-open breaker lets through
+	// before it decides. Zero: 5.
+	HalfOpenCalls int
+
+	// HalfOpenTimeout bounds the wait for the probes, from the first one
+	// admitted: probes that have not reported by then no longer hold their
+	// slots, and the breaker opens again. Zero: the length of the open
+	// period before it.
+	HalfOpenTimeout time.Duration
+
+	// IsIgnored reports errors that say nothing about the dependency and
+	// count neither way; it replaces the default rules. Nil: errors
+	// matching watertight.ErrRejected (an inner policy refused) and
+	// context.Canceled while the caller's ctx is canceled (in Allow's
+	// done, which has no ctx: any context.Canceled).
+	IsIgnored func(error) bool
+
+	// IsFailure decides, for errors that are not ignored, whether the call
+	// failed. Nil: every such error is a failure, deadline expiries
+	// included.
+	IsFailure func(error) bool
+
+	// OnStateChange is called after every transition, outside the
+	// breaker's lock and in the order the transitions happened; it may
+	// call State, Stats and Reset. Nil: nothing is called.
+	OnStateChange func(StateChange)
+}
+
+// settings is a validated Config with its defaults applied.
+type settings struct {
+	Config
+	window        int64 // time window in ns; 0 for a count window
+	bucket        int64 // bucket width in ns
+	minCalls      int64
+	halfOpenCalls int64
+}
+
+func (c Config) settings() (settings, error) {
+	s := settings{Config: c}
+	bad := func(field string, v any, rule string) (settings, error) {
+		return settings{}, fmt.Errorf("breaker: Config.%s must be %s, got %v", field, rule, v)
+	}
+	switch {
+	case c.WindowCalls < 0:
+		return bad("WindowCalls", c.WindowCalls, ">= 0")
+	case c.Window < 0:
+		return bad("Window", c.Window, ">= 0")
+	case c.WindowCalls > 0 && c.Window > 0:
+		return settings{}, fmt.Errorf("breaker: Config.WindowCalls (%d) and Config.Window (%v) are both set; choose a count or a time window", c.WindowCalls, c.Window)
+	case c.MinCalls < 0:
+		return bad("MinCalls", c.MinCalls, ">= 0")
+	case c.WindowCalls > 0 && c.MinCalls > c.WindowCalls:
+		return settings{}, fmt.Errorf("breaker: Config.MinCalls (%d) must be <= Config.WindowCalls (%d), or the window never trips", c.MinCalls, c.WindowCalls)
+	case !validRate(c.FailureRate):
+		return bad("FailureRate", c.FailureRate, "in (0, 1]")
+	case c.SlowCall < 0:
+		return bad("SlowCall", c.SlowCall, ">= 0")
+	case !validRate(c.SlowCallRate):
+		return bad("SlowCallRate", c.SlowCallRate, "in (0, 1]")
+	case c.SlowCallRate != 0 && c.SlowCall == 0:
+		return settings{}, fmt.Errorf("breaker: Config.SlowCallRate (%v) is set without Config.SlowCall", c.SlowCallRate)
+	case c.HalfOpenCalls < 0:
+		return bad("HalfOpenCalls", c.HalfOpenCalls, ">= 0")
+	case c.HalfOpenTimeout < 0:
+		return bad("HalfOpenTimeout", c.HalfOpenTimeout, ">= 0")
+	}
+	if s.WindowCalls == 0 {
+		if s.Window == 0 {
+			s.Window = DefaultWindow
+		}
+		s.window = int64(s.Window)
+		s.bucket = max(1, s.window/timeBuckets)
+	}
+	if s.MinCalls == 0 {
+		s.MinCalls = DefaultMinCalls
+		if s.WindowCalls > 0 {
+			s.MinCalls = min(s.MinCalls, s.WindowCalls)
+		}
+	}
+	if s.FailureRate == 0 {
+		s.FailureRate = DefaultFailureRate
+	}
+	if s.SlowCall > 0 && s.SlowCallRate == 0 {
+		s.SlowCallRate = 1
+	}
+	if s.HalfOpenCalls == 0 {
+		s.HalfOpenCalls = DefaultHalfOpenCalls
+	}
+	if s.OpenBackoff == nil {
+		s.OpenBackoff = backoff.NewExponentialBackOff(
+			backoff.WithInitialInterval(DefaultOpenMin),
+			backoff.WithMaxInterval(DefaultOpenMax),
+			backoff.WithMaxElapsedTime(0),
+		)
+	}
+	s.minCalls = int64(s.MinCalls)
+	s.halfOpenCalls = int64(s.HalfOpenCalls)
+	return s, nil
+}
+
+// validRate accepts 0 (the default) and (0, 1]; NaN is rejected.
+func validRate(r float64) bool { return r == 0 || (r > 0 && r <= 1 && !math.IsNaN(r)) }
