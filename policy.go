@@ -26,6 +26,10 @@ var ErrRejected = errors.New("watertight: rejected")
 //
 // Chain() with no policies runs fn directly. A nil policy is a programming
 // error reported, without calling fn, by every Do of the returned Policy.
+//
+// A chain of two or more policies has a method Unwrap() []Policy that
+// returns them, outermost first, for code that looks inside a policy (an
+// eviction that must not drop an open breaker, a metrics exporter).
 func Chain(policies ...Policy) Policy {
 	for i, p := range policies {
 		if p == nil {
@@ -51,6 +55,9 @@ func (c chain) Do(ctx context.Context, fn func(context.Context) error) error {
 	rest := c[1:]
 	return c[0].Do(ctx, func(ctx context.Context) error { return rest.Do(ctx, fn) })
 }
+
+// Unwrap returns the chained policies, outermost first.
+func (c chain) Unwrap() []Policy { return c }
 
 // direct is the empty chain: it runs fn as it is.
 type direct struct{}

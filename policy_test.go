@@ -59,6 +59,14 @@ func TestEmptyChainRunsFnDirectly(t *testing.T) {
 	assert.Equal(t, 1, calls)
 }
 
+func TestChainUnwrapsToItsPolicies(t *testing.T) {
+	var log []string
+	a, b := tracer{"a", &log}, tracer{"b", &log}
+	u, ok := watertight.Chain(a, b).(interface{ Unwrap() []watertight.Policy })
+	require.True(t, ok)
+	assert.Equal(t, []watertight.Policy{a, b}, u.Unwrap())
+}
+
 func TestChainDoesNotAliasCallersSlice(t *testing.T) {
 	var log []string
 	policies := []watertight.Policy{tracer{"a", &log}, tracer{"b", &log}}

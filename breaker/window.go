@@ -131,14 +131,18 @@ const (
 
 func newTimeWindow(width int64) *timeWindow { return &timeWindow{width: width} }
 
-func (w *timeWindow) record(o outcome, now int64, _ int64) (check, counted bool) {
+func (w *timeWindow) record(o outcome, now int64, minCalls int64) (check, counted bool) {
 	epoch := uint64(now/w.width) & epochMask
 	i := epoch % timeBuckets
-	add(&w.calls[i], epoch, 1, uint64(o&failed))
+	calls, fresh := add(&w.calls[i], epoch, 1, uint64(o&failed))
 	if o&slow != 0 {
 		add(&w.slows[i], epoch, 1, 0)
 	}
-	return true, false // calls leave a time window as time passes: always check
+	// Rates can rise without a failure only when old calls leave the
+	// window, which happens when a bucket starts afresh, or when the
+	// window first reaches MinCalls calls, which cannot be if this bucket
+	// alone already held more.
+	return o&(failed|slow) != 0 || fresh || int64(calls) <= minCalls, false
 }
 
 func (w *timeWindow) seal() int64 { return 0 }
@@ -146,17 +150,19 @@ func (w *timeWindow) seal() int64 { return 0 }
 func (w *timeWindow) counted() int64 { return 0 }
 
 // add adds a and b to the two counts of the bucket word in p, starting the
-// bucket afresh if it counts an older epoch.
-func add(p *atomic.Uint64, epoch, a, b uint64) {
+// bucket afresh (fresh) if it counted an older epoch. It returns the first
+// count after the add.
+func add(p *atomic.Uint64, epoch, a, b uint64) (count uint64, fresh bool) {
 	for {
 		old := p.Load()
 		var ca, cb uint64
-		if old>>epochShift == epoch {
+		fresh = old>>epochShift != epoch
+		if !fresh {
 			ca, cb = old>>countBits&countMask, old&countMask
 		}
 		ca, cb = min(ca+a, countMask), min(cb+b, countMask)
 		if p.CompareAndSwap(old, epoch<<epochShift|ca<<countBits|cb) {
-			return
+			return ca, fresh
 		}
 	}
 }

@@ -20,4 +20,27 @@
 // A Recorder takes about 1.7 KB. Its buckets are exported (Stats.Buckets,
 // BucketLowerBound, BucketUpperBound) so that metric adapters can build real
 // histograms from them.
+//
+// # The pools a service already has
+//
+// The pools that freeze a service are often not watertight's: they are the
+// database/sql connection pool and an http.Transport's connections to a
+// host. DB samples a *sql.DB's pool on each Stats call (in use against the
+// limit, and the checkouts that waited since the last call, with their
+// mean wait). ConnWaits measures how long each outbound request waited for
+// a connection (httptrace GetConn to GotConn), per host, and whether it got
+// a reused one.
+//
+// # Reading the numbers during an incident
+//
+// Latency climbs, CPU is idle, nothing is in the logs: something is
+// waiting. A checkout wait that rises while CPU stays idle means a pool is
+// exhausted — DBStats.MeanWait growing with Utilization at 1, or a host's
+// connection wait growing with MaxConnsPerHost reached. Then find who holds
+// it: the bulkhead or pool whose wait (bulkhead Stats.Wait, pool
+// Stats.Wait) rises at the same time guards the dependency that is slow,
+// and its Stats.Run or call durations show how slow. A database checkout
+// wait that rises together with an HTTP dependency's latency is the
+// classic mistake: a handler holding a database connection while it calls
+// that dependency.
 package poolwait
