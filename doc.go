@@ -21,9 +21,8 @@
 //     with a bounded queue; its Do makes it a "thread-pool bulkhead".
 //   - poolwait: measures every wait (for a slot, a worker, a database
 //     connection) so the pool that is exhausted shows up before users feel it.
-//
-// net/http integration (httpguard) is being built on the same
-// conventions.
+//   - httpguard: puts policies on the requests a service serves (503 and
+//     504 for refusals and deadlines) and sends (per destination host).
 //
 // Every protection is a Policy. Policies compose with Chain; the
 // recommended order for an outbound call is

@@ -1,0 +1,140 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/watertight-go/watertight"
+	"github.com/watertight-go/watertight/breaker"
+	"github.com/watertight-go/watertight/bulkhead"
+	"github.com/watertight-go/watertight/httpguard"
+	"github.com/watertight-go/watertight/timeout"
+)
+
+// api is the service under load. /item reads a row: the healthy endpoint.
+// /enrich reads a row, then calls the external API for a price while it
+// still holds its database connection — the mistake the incident grows
+// from, kept in both runs: the protected run fixes it with watertight
+// alone, without restructuring the handler.
+type api struct {
+	db        *database
+	priceURL  string
+	client    *http.Client
+	transport *http.Transport
+	protected bool
+}
+
+// The protection, sized to the pool: at most 4 of the 10 database
+// connections can be held waiting on the external API, each for at most
+// 200 ms; a breaker stops calling it once it is failing; every request is
+// bounded by 1 s.
+const (
+	externalSlots   = 4
+	externalTimeout = 200 * time.Millisecond
+	requestTimeout  = time.Second
+)
+
+func newAPI(db *database, priceURL string, protected bool) (*api, error) {
+	a := &api{db: db, priceURL: priceURL, protected: protected, transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+	a.client = &http.Client{Transport: a.transport} // the unprotected default: no timeout at all
+	if protected {
+		guarded, err := httpguard.Transport(a.transport, watertight.Chain(
+			breaker.MustNew(breaker.Config{Name: "prices", Window: 5 * time.Second, MinCalls: 10, SlowCall: externalTimeout}),
+			bulkhead.MustNew(bulkhead.Config{Name: "prices", MaxConcurrent: externalSlots}),
+			timeout.MustNew(timeout.Config{Name: "prices", Duration: externalTimeout}),
+		))
+		if err != nil {
+			return nil, err
+		}
+		a.client = &http.Client{Transport: guarded}
+	}
+	return a, nil
+}
+
+func (a *api) handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/item", a.guard(http.HandlerFunc(a.item)))
+	mux.Handle("/enrich", a.guard(http.HandlerFunc(a.enrich)))
+	return mux
+}
+
+// guard bounds every request of the protected run: a request that cannot
+// get a database connection within a second gets a 504, not a hang.
+func (a *api) guard(h http.Handler) http.Handler {
+	if !a.protected {
+		return h
+	}
+	g, err := httpguard.Handler(h, timeout.MustNew(timeout.Config{Name: "request", Duration: requestTimeout}))
+	if err != nil {
+		panic(err) // only for a nil handler or policy, which these are not
+	}
+	return g
+}
+
+func (a *api) close() { a.transport.CloseIdleConnections() }
+
+func (a *api) item(w http.ResponseWriter, r *http.Request) {
+	var name string
+	if err := a.db.QueryRowContext(r.Context(), a.db.query, r.URL.Query().Get("id")).Scan(&name); err != nil {
+		fail(w, r, err)
+		return
+	}
+	fmt.Fprintln(w, name)
+}
+
+func (a *api) enrich(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	conn, err := a.db.Conn(ctx) // held until the handler returns
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	defer conn.Close()
+	var name string
+	if err := conn.QueryRowContext(ctx, a.db.query, r.URL.Query().Get("id")).Scan(&name); err != nil {
+		fail(w, r, err)
+		return
+	}
+	price, err := a.price(ctx, r.URL.Query().Get("id"))
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	fmt.Fprintln(w, name, price)
+}
+
+// price calls the external API.
+func (a *api) price(ctx context.Context, id string) (string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, a.priceURL+"/price?id="+id, nil)
+	if err != nil {
+		return "", err
+	}
+	resp, err := a.client.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	return string(body), err
+}
+
+// fail answers for an error: 503 with Retry-After when a policy refused
+// (the external API is known to be down, or its slots are taken), 504 for
+// a deadline, 500 otherwise.
+func fail(w http.ResponseWriter, r *http.Request, err error) {
+	switch {
+	case errors.Is(err, watertight.ErrRejected):
+		w.Header().Set("Retry-After", httpguard.RetryAfterSeconds(err))
+		http.Error(w, "price service unavailable", http.StatusServiceUnavailable)
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, timeout.ErrExceeded):
+		http.Error(w, "timed out", http.StatusGatewayTimeout)
+	case r.Context().Err() != nil:
+		// the client is gone; nobody reads this
+	default:
+		http.Error(w, "internal error", http.StatusInternalServerError)
+	}
+}
