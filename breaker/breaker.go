@@ -312,7 +312,7 @@ func (b *Breaker) installLocked(from *period, to State, reason Reason, now int64
 	}
 	b.transitionTotal.Add(1)
 	if b.s.OnStateChange != nil {
-		b.pending = append(b.pending, StateChange{Name: b.s.Name, From: from.state, To: to, Reason: reason, At: time.Now()})
+		b.pending = append(b.pending, StateChange{Name: b.s.Name, From: from.state, To: to, Reason: reason, At: time.Now(), OpenPeriod: p.length})
 	}
 }
 

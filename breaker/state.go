@@ -53,6 +53,8 @@ type StateChange struct {
 	From, To State
 	Reason   Reason
 	At       time.Time // when the transition happened
+	// OpenPeriod is how long the breaker stays open, when To is Open.
+	OpenPeriod time.Duration
 }
 
 // period is one stretch of a single state. Every transition installs a new

@@ -2,7 +2,6 @@ package pool
 
 import (
 	"fmt"
-	"log/slog"
 )
 
 // Config configures a Pool. The zero value is not valid: Workers is
@@ -47,12 +46,4 @@ type PanicEvent struct {
 	Value  any    // what the task panicked with; nil for Goexit
 	Stack  []byte // the worker's stack at the panic
 	Goexit bool   // the task called runtime.Goexit (t.FailNow, for one)
-}
-
-func logPanic(e PanicEvent) {
-	msg := "pool: task panicked"
-	if e.Goexit {
-		msg = "pool: task called runtime.Goexit"
-	}
-	slog.Error(msg, "name", e.Name, "panic", e.Value, "stack", string(e.Stack))
 }

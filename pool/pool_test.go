@@ -224,7 +224,7 @@ func TestDefaultOnPanicLogsWithStack(t *testing.T) {
 	p := pool.MustNew(pool.Config{Name: "bg", Workers: 1})
 	require.NoError(t, p.Submit(t.Context(), func(context.Context) { panic("oops") }))
 	require.NoError(t, p.Close(t.Context()))
-	assert.Contains(t, buf.String(), `msg="pool: task panicked" name=bg panic=oops stack=`)
+	assert.Contains(t, buf.String(), `msg="pool: task panicked" name=bg panic=oops goexit=false stack=`)
 	assert.Contains(t, buf.String(), "TestDefaultOnPanicLogsWithStack")
 }
 
@@ -322,4 +322,13 @@ func TestClose(t *testing.T) {
 		assert.Equal(t, uint64(2), st.Completed)
 		assert.Equal(t, uint64(4), st.Rejected)
 	})
+}
+
+func TestLogPanicsToTheGivenLogger(t *testing.T) {
+	var buf bytes.Buffer
+	logger := slog.New(slog.NewJSONHandler(&buf, nil))
+	p := pool.MustNew(pool.Config{Name: "bg", Workers: 1, OnPanic: pool.LogPanics(logger)})
+	require.NoError(t, p.Submit(t.Context(), func(context.Context) { panic("oops") }))
+	require.NoError(t, p.Close(t.Context()))
+	assert.Contains(t, buf.String(), `"level":"ERROR","msg":"pool: task panicked","name":"bg","panic":"oops","goexit":false,"stack":"goroutine `)
 }
