@@ -28,4 +28,3 @@ func dropTime(_ []string, a slog.Attr) slog.Attr {
 	}
 	return a
 }
-
