@@ -148,10 +148,17 @@ func (x *exchange) send(ctx context.Context) error {
 	if ctx != req.Context() {
 		// Keep the policy's deadline but not its cancellation when it
 		// returns: the caller reads the body after that.
-		ctx, cancel = detach(req.Context(), ctx)
-		out = req.WithContext(ctx)
+		var detached context.Context
+		detached, cancel = detach(req.Context(), ctx)
+		out = req.WithContext(detached)
 	}
 	resp, err := g.next.RoundTrip(out)
+	if err != nil && out != req && errors.Is(out.Context().Err(), context.DeadlineExceeded) {
+		// Our copy of the policy's deadline fired; the policy's own timer
+		// for the same instant may not have yet. Wait for it, so that the
+		// policy sees its deadline as the reason (a timeout's ErrExceeded).
+		<-ctx.Done()
+	}
 	if !x.deliver(resp, err, cancel) {
 		return err // too late: discarded
 	}
