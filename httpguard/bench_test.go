@@ -100,3 +100,40 @@ func BenchmarkPerHostKnownHost(b *testing.B) {
 		}
 	})
 }
+
+// The guard's own cost, without a network: Transport over a RoundTripper
+// that answers at once, and Handler serving into a recorder. Compare the
+// difference with the loopback round trip above.
+func BenchmarkGuardOnly(b *testing.B) {
+	resp := &http.Response{StatusCode: 200, Body: http.NoBody}
+	instant := roundTripper(func(*http.Request) (*http.Response, error) { return resp, nil })
+	guarded, _ := httpguard.Transport(instant, bulkhead.MustNew(bulkhead.Config{MaxConcurrent: 1024}))
+	req, _ := http.NewRequest(http.MethodGet, "http://api.example.com/", nil)
+	b.Run("Transport", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			_, _ = guarded.RoundTrip(req)
+		}
+	})
+	b.Run("Transport/floor=instant", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			_, _ = instant.RoundTrip(req)
+		}
+	})
+	okH := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
+	h, _ := httpguard.Handler(okH, bulkhead.MustNew(bulkhead.Config{MaxConcurrent: 1024}))
+	w := httptest.NewRecorder()
+	b.Run("Handler", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			h.ServeHTTP(w, req)
+		}
+	})
+	b.Run("Handler/floor=plain", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			okH.ServeHTTP(w, req)
+		}
+	})
+}

@@ -1,0 +1,170 @@
+// Package watertightprom exports watertight's Stats to Prometheus.
+//
+// A Collector holds the instances you add to it and reads their Stats on
+// each scrape, and at no other time: between scrapes it costs nothing.
+// Register it once:
+//
+//	c := watertightprom.NewCollector()
+//	c.Add(paymentsBulkhead, paymentsBreaker, jobsPool)
+//	prometheus.MustRegister(c)
+//
+// Every metric is named watertight_<package>_<metric>, with its unit in
+// the name, and has a name label (Config.Name; give every instance of a
+// package a distinct one). Waits and run times are real Prometheus
+// histograms built from poolwait's buckets, in seconds, with one bucket
+// per octave from 1.024µs to 68.7s: the bounds are exactly poolwait's, so
+// no count lands in the wrong bucket.
+//
+// # Which dependency is holding my service up?
+//
+// One dashboard's worth of PromQL:
+//
+//	# Who makes callers wait: p99 wait for a bulkhead slot or a pool worker, by name.
+//	histogram_quantile(0.99, sum by (name, le) (rate(watertight_bulkhead_wait_seconds_bucket[5m])))
+//	histogram_quantile(0.99, sum by (name, le) (rate(watertight_pool_wait_seconds_bucket[5m])))
+//	# Who refuses work, and why (full, wait timeout, closed, open breaker ...).
+//	sum by (name, reason) (rate(watertight_bulkhead_rejected_total[5m]))
+//	sum by (name) (rate(watertight_breaker_calls_total{outcome="rejected"}[5m]))
+//	# Which breakers are not closed.
+//	watertight_breaker_state{state!="closed"} == 1
+//	# Which calls our deadlines cut short.
+//	sum by (name) (rate(watertight_timeout_exceeded_total[5m]))
+//	# The pools that are not ours: database checkouts waiting, connections in use.
+//	rate(watertight_sql_wait_seconds_total[5m]) / rate(watertight_sql_waits_total[5m])
+//	watertight_sql_in_use_connections / watertight_sql_max_open_connections
+//
+// A wait p99 that climbs while CPU is idle names the exhausted pool; the
+// breaker and rejection rates show which dependency it is guarding.
+package watertightprom
+
+import (
+	"fmt"
+	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/watertight-go/watertight"
+	"github.com/watertight-go/watertight/breaker"
+	"github.com/watertight-go/watertight/bulkhead"
+	"github.com/watertight-go/watertight/httpguard"
+	"github.com/watertight-go/watertight/pool"
+	"github.com/watertight-go/watertight/poolwait"
+	"github.com/watertight-go/watertight/timeout"
+)
+
+// Collector is a prometheus.Collector of watertight instances. The zero
+// value is not ready; use NewCollector.
+type Collector struct {
+	mu      sync.Mutex
+	sources []any
+	dbs     map[*poolwait.DB]string
+}
+
+// NewCollector returns an empty Collector.
+func NewCollector() *Collector { return &Collector{dbs: map[*poolwait.DB]string{}} }
+
+// Add adds instances to collect: *bulkhead.Bulkhead, *timeout.Timeout,
+// *pool.Pool, *breaker.Breaker, *httpguard.Hosts (every host's policies,
+// looked into through Chain), *poolwait.ConnWaits, or a Chain of these. It
+// returns an error for anything else, and for nil.
+func (c *Collector) Add(instances ...any) error {
+	for _, in := range instances {
+		switch in.(type) {
+		case *bulkhead.Bulkhead, *timeout.Timeout, *pool.Pool, *breaker.Breaker,
+			*httpguard.Hosts, *poolwait.ConnWaits, interface{ Unwrap() []watertight.Policy }:
+		default:
+			return fmt.Errorf("watertightprom: cannot collect %T", in)
+		}
+		if isNil(in) {
+			return fmt.Errorf("watertightprom: Add: nil %T", in)
+		}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.sources = append(c.sources, instances...)
+	return nil
+}
+
+// AddDB adds a database/sql pool sampler under name. The collector reads
+// its cumulative counts; the sampler's interval deltas are then those
+// between scrapes.
+func (c *Collector) AddDB(name string, db *poolwait.DB) error {
+	if db == nil {
+		return fmt.Errorf("watertightprom: AddDB: nil *poolwait.DB for %q", name)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.dbs[db] = name
+	return nil
+}
+
+func isNil(v any) bool {
+	switch v := v.(type) {
+	case *bulkhead.Bulkhead:
+		return v == nil
+	case *timeout.Timeout:
+		return v == nil
+	case *pool.Pool:
+		return v == nil
+	case *breaker.Breaker:
+		return v == nil
+	case *httpguard.Hosts:
+		return v == nil
+	case *poolwait.ConnWaits:
+		return v == nil
+	}
+	return v == nil
+}
+
+// Describe sends the descriptions of every metric the Collector may
+// export.
+func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range allDescs {
+		ch <- d
+	}
+}
+
+// Collect reads the Stats of every instance and sends their metrics.
+func (c *Collector) Collect(ch chan<- prometheus.Metric) {
+	c.mu.Lock()
+	sources := append([]any(nil), c.sources...)
+	dbs := make(map[*poolwait.DB]string, len(c.dbs))
+	for db, name := range c.dbs {
+		dbs[db] = name
+	}
+	c.mu.Unlock()
+	for _, s := range sources {
+		collect(ch, s)
+	}
+	for db, name := range dbs {
+		collectDB(ch, name, db.Stats())
+	}
+}
+
+// collect sends the metrics of one instance, looking into chains and
+// per-host transports.
+func collect(ch chan<- prometheus.Metric, s any) {
+	switch s := s.(type) {
+	case *bulkhead.Bulkhead:
+		collectBulkhead(ch, s.Name(), s.Stats())
+	case *timeout.Timeout:
+		collectTimeout(ch, s.Name(), s.Stats())
+	case *pool.Pool:
+		collectPool(ch, s.Name(), s.Stats())
+	case *breaker.Breaker:
+		collectBreaker(ch, s.Name(), s.Stats())
+	case *poolwait.ConnWaits:
+		for _, h := range s.Stats() {
+			collectConnWaits(ch, h)
+		}
+	case *httpguard.Hosts:
+		for _, h := range s.Stats() {
+			ch <- gauge(hostInFlight, float64(h.InFlight), h.Host)
+			collect(ch, h.Policy)
+		}
+	case interface{ Unwrap() []watertight.Policy }:
+		for _, p := range s.Unwrap() {
+			collect(ch, p)
+		}
+	}
+}

@@ -1,0 +1,195 @@
+package watertightprom
+
+import (
+	"math"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/watertight-go/watertight/breaker"
+	"github.com/watertight-go/watertight/bulkhead"
+	"github.com/watertight-go/watertight/pool"
+	"github.com/watertight-go/watertight/poolwait"
+	"github.com/watertight-go/watertight/timeout"
+)
+
+var allDescs []*prometheus.Desc
+
+func desc(name, help string, labels ...string) *prometheus.Desc {
+	d := prometheus.NewDesc("watertight_"+name, help, append([]string{"name"}, labels...), nil)
+	allDescs = append(allDescs, d)
+	return d
+}
+
+var (
+	bulkheadMax      = desc("bulkhead_max_concurrent_calls", "The bulkhead's limit of calls in flight.")
+	bulkheadInFlight = desc("bulkhead_in_flight_calls", "Calls holding a bulkhead slot now.")
+	bulkheadWaiting  = desc("bulkhead_waiting_calls", "Callers queued for a bulkhead slot now.")
+	bulkheadAcquired = desc("bulkhead_acquired_total", "Bulkhead slots granted.")
+	bulkheadRejected = desc("bulkhead_rejected_total", "Calls the bulkhead refused, by reason (full, wait_timeout).", "reason")
+	bulkheadCanceled = desc("bulkhead_canceled_total", "Callers whose ctx ended while they waited for a slot.")
+	bulkheadWait     = desc("bulkhead_wait_seconds", "How long each granted call waited for its slot.")
+
+	timeoutCalls      = desc("timeout_calls_total", "Calls that started under the timeout.")
+	timeoutExceeded   = desc("timeout_exceeded_total", "Calls our deadline ended.")
+	timeoutCanceled   = desc("timeout_canceled_total", "Calls the caller's ctx ended.")
+	timeoutRefused    = desc("timeout_refused_total", "Calls not started: too little time left (ErrNoBudget).")
+	timeoutAbandoned  = desc("timeout_abandoned_calls", "Abandoned calls whose function is still running.")
+	timeoutLatePanics = desc("timeout_late_panics_total", "Abandoned calls that panicked after their caller left.")
+	timeoutDuration   = desc("timeout_duration_seconds", "How long each call kept its caller.")
+
+	poolWorkers   = desc("pool_workers", "The pool's workers.")
+	poolBusy      = desc("pool_busy_workers", "Workers running a task now.")
+	poolQueued    = desc("pool_queued_tasks", "Tasks waiting for a worker now.")
+	poolQueueSize = desc("pool_queue_size_tasks", "How many tasks the queue holds.")
+	poolSubmitted = desc("pool_submitted_total", "Tasks accepted into the queue.")
+	poolCompleted = desc("pool_completed_total", "Tasks that ran and returned.")
+	poolRejected  = desc("pool_rejected_total", "Tasks refused: queue full or pool closed.")
+	poolCanceled  = desc("pool_canceled_total", "Submitters whose ctx ended before their task was accepted.")
+	poolExpired   = desc("pool_expired_total", "Accepted tasks skipped because their ctx ended while queued.")
+	poolPanicked  = desc("pool_panicked_total", "Tasks that panicked.")
+	poolWait      = desc("pool_wait_seconds", "How long each task waited in the queue.")
+	poolRun       = desc("pool_run_seconds", "How long each task ran.")
+
+	breakerState       = desc("breaker_state", "1 for the breaker's current state, 0 for the others.", "state")
+	breakerCalls       = desc("breaker_calls_total", "Calls by outcome: success, failure, ignored (counted neither way), rejected.", "outcome")
+	breakerSlowCalls   = desc("breaker_slow_calls_total", "Calls slower than SlowCall.")
+	breakerTransitions = desc("breaker_transitions_total", "State transitions.")
+	breakerFailureRate = desc("breaker_failure_ratio", "Failed share of the calls in the window; absent below MinCalls.")
+	breakerSlowRate    = desc("breaker_slow_call_ratio", "Slow share of the calls in the window; absent below MinCalls or without SlowCall.")
+	breakerWindowCalls = desc("breaker_window_calls", "Calls in the closed breaker's window.")
+	breakerOpenLeft    = desc("breaker_open_remaining_seconds", "Time left in the open period; 0 unless open.")
+
+	hostInFlight = desc("httpguard_host_in_flight_requests", "Requests to the host in flight now (the name label is the host).")
+
+	sqlMaxOpen  = desc("sql_max_open_connections", "The database pool's limit (0: unlimited).")
+	sqlOpen     = desc("sql_open_connections", "Connections open, in use or idle.")
+	sqlInUse    = desc("sql_in_use_connections", "Connections checked out now.")
+	sqlIdle     = desc("sql_idle_connections", "Connections open and free now.")
+	sqlWaits    = desc("sql_waits_total", "Checkouts that had to wait for a connection.")
+	sqlWaitTime = desc("sql_wait_seconds_total", "Total time checkouts waited for a connection.")
+
+	connWait   = desc("http_conn_wait_seconds", "How long each request waited for a connection to the host (the name label is host:port).")
+	connReused = desc("http_conn_reused_total", "Requests that got an idle connection.")
+	connNew    = desc("http_conn_new_total", "Requests that dialed a new connection.")
+)
+
+func gauge(d *prometheus.Desc, v float64, labels ...string) prometheus.Metric {
+	return prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
+}
+
+func counter(d *prometheus.Desc, v uint64, labels ...string) prometheus.Metric {
+	return prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
+}
+
+// octaves are the histogram bounds: one per octave of poolwait's buckets,
+// so every bound is exactly a bucket boundary.
+var octaves = func() []int {
+	var idx []int // the last poolwait bucket of each octave
+	for i := 0; i < poolwait.NumBuckets-1; i++ {
+		up := poolwait.BucketUpperBound(i)
+		if up&(up-1) == 0 { // a power of two nanoseconds
+			idx = append(idx, i)
+		}
+	}
+	return idx
+}()
+
+// histogram turns a poolwait distribution into a Prometheus histogram in
+// seconds.
+func histogram(d *prometheus.Desc, s poolwait.Stats, labels ...string) prometheus.Metric {
+	buckets := make(map[float64]uint64, len(octaves))
+	var cum uint64
+	next := 0
+	for _, last := range octaves {
+		for ; next <= last; next++ {
+			cum += s.Buckets[next]
+		}
+		buckets[poolwait.BucketUpperBound(last).Seconds()] = cum
+	}
+	return prometheus.MustNewConstHistogram(d, s.Count, s.Total.Seconds(), buckets, labels...)
+}
+
+func collectBulkhead(ch chan<- prometheus.Metric, name string, s bulkhead.Stats) {
+	ch <- gauge(bulkheadMax, float64(s.MaxConcurrent), name)
+	ch <- gauge(bulkheadInFlight, float64(s.InFlight), name)
+	ch <- gauge(bulkheadWaiting, float64(s.Waiting), name)
+	ch <- counter(bulkheadAcquired, s.Acquired, name)
+	ch <- counter(bulkheadRejected, s.Rejected, name, "full")
+	ch <- counter(bulkheadRejected, s.TimedOut, name, "wait_timeout")
+	ch <- counter(bulkheadCanceled, s.Canceled, name)
+	ch <- histogram(bulkheadWait, s.Wait, name)
+}
+
+func collectTimeout(ch chan<- prometheus.Metric, name string, s timeout.Stats) {
+	ch <- counter(timeoutCalls, s.Calls, name)
+	ch <- counter(timeoutExceeded, s.Exceeded, name)
+	ch <- counter(timeoutCanceled, s.Canceled, name)
+	ch <- counter(timeoutRefused, s.Refused, name)
+	ch <- gauge(timeoutAbandoned, float64(s.Abandoned), name)
+	ch <- counter(timeoutLatePanics, s.LatePanics, name)
+	ch <- histogram(timeoutDuration, s.Duration, name)
+}
+
+func collectPool(ch chan<- prometheus.Metric, name string, s pool.Stats) {
+	ch <- gauge(poolWorkers, float64(s.Workers), name)
+	ch <- gauge(poolBusy, float64(s.Busy), name)
+	ch <- gauge(poolQueued, float64(s.Queued), name)
+	ch <- gauge(poolQueueSize, float64(s.QueueSize), name)
+	ch <- counter(poolSubmitted, s.Submitted, name)
+	ch <- counter(poolCompleted, s.Completed, name)
+	ch <- counter(poolRejected, s.Rejected, name)
+	ch <- counter(poolCanceled, s.Canceled, name)
+	ch <- counter(poolExpired, s.Expired, name)
+	ch <- counter(poolPanicked, s.Panicked, name)
+	ch <- histogram(poolWait, s.Wait, name)
+	ch <- histogram(poolRun, s.Run, name)
+}
+
+var breakerStates = []breaker.State{breaker.Closed, breaker.Open, breaker.HalfOpen}
+
+func stateLabel(s breaker.State) string {
+	if s == breaker.HalfOpen {
+		return "half_open"
+	}
+	return s.String()
+}
+
+func collectBreaker(ch chan<- prometheus.Metric, name string, s breaker.Stats) {
+	for _, st := range breakerStates {
+		v := 0.0
+		if s.State == st {
+			v = 1
+		}
+		ch <- gauge(breakerState, v, name, stateLabel(st))
+	}
+	ch <- counter(breakerCalls, s.Successes, name, "success")
+	ch <- counter(breakerCalls, s.Failures, name, "failure")
+	ch <- counter(breakerCalls, s.Ignored, name, "ignored")
+	ch <- counter(breakerCalls, s.Rejected, name, "rejected")
+	ch <- counter(breakerSlowCalls, s.SlowCalls, name)
+	ch <- counter(breakerTransitions, s.Transitions, name)
+	ch <- gauge(breakerWindowCalls, float64(s.WindowCalls), name)
+	if s.FailureRate >= 0 {
+		ch <- gauge(breakerFailureRate, s.FailureRate, name)
+	}
+	if s.SlowCallRate >= 0 {
+		ch <- gauge(breakerSlowRate, s.SlowCallRate, name)
+	}
+	ch <- gauge(breakerOpenLeft, math.Max(0, s.OpenLeft.Seconds()), name)
+}
+
+func collectDB(ch chan<- prometheus.Metric, name string, s poolwait.DBStats) {
+	ch <- gauge(sqlMaxOpen, float64(s.MaxOpen), name)
+	ch <- gauge(sqlOpen, float64(s.Open), name)
+	ch <- gauge(sqlInUse, float64(s.InUse), name)
+	ch <- gauge(sqlIdle, float64(s.Idle), name)
+	ch <- counter(sqlWaits, uint64(s.WaitCount), name)
+	ch <- prometheus.MustNewConstMetric(sqlWaitTime, prometheus.CounterValue, s.WaitDuration.Seconds(), name)
+}
+
+func collectConnWaits(ch chan<- prometheus.Metric, h poolwait.HostConnWaits) {
+	ch <- histogram(connWait, h.Wait, h.Host)
+	ch <- counter(connReused, h.Reused, h.Host)
+	ch <- counter(connNew, h.New, h.Host)
+}
+
