@@ -192,4 +192,3 @@ func collectConnWaits(ch chan<- prometheus.Metric, h poolwait.HostConnWaits) {
 	ch <- counter(connReused, h.Reused, h.Host)
 	ch <- counter(connNew, h.New, h.Host)
 }
-
