@@ -1,0 +1,117 @@
+package watertightotel
+
+import "go.opentelemetry.io/otel/metric"
+
+// dist is the instruments of one distribution.
+type dist struct {
+	count    metric.Int64ObservableCounter
+	sum      metric.Float64ObservableCounter
+	max      metric.Float64ObservableGauge
+	quantile metric.Float64ObservableGauge
+}
+
+type instruments struct {
+	all []metric.Observable
+
+	bulkheadLimit, bulkheadInFlight, bulkheadWaiting     metric.Int64ObservableGauge
+	bulkheadAcquired, bulkheadRejected, bulkheadCanceled metric.Int64ObservableCounter
+	bulkheadWait                                         dist
+	timeoutCalls, timeoutExceeded, timeoutCanceled       metric.Int64ObservableCounter
+	timeoutRefused, timeoutLatePanics                    metric.Int64ObservableCounter
+	timeoutAbandoned                                     metric.Int64ObservableGauge
+	timeoutDuration                                      dist
+	poolWorkers, poolBusy, poolQueued                    metric.Int64ObservableGauge
+	poolSubmitted, poolCompleted, poolRejected           metric.Int64ObservableCounter
+	poolExpired, poolPanicked                            metric.Int64ObservableCounter
+	poolWait, poolRun                                    dist
+	breakerState                                         metric.Int64ObservableGauge
+	breakerCalls, breakerTransitions                     metric.Int64ObservableCounter
+	breakerFailureRate, breakerSlowRate                  metric.Float64ObservableGauge
+	connWait                                             dist
+}
+
+// builder creates instruments and keeps the first error.
+type builder struct {
+	m   metric.Meter
+	all []metric.Observable
+	err error
+}
+
+func (b *builder) gauge(name, unit, desc string) metric.Int64ObservableGauge {
+	g, err := b.m.Int64ObservableGauge(name, metric.WithUnit(unit), metric.WithDescription(desc))
+	b.keep(g, err)
+	return g
+}
+
+func (b *builder) counter(name, unit, desc string) metric.Int64ObservableCounter {
+	c, err := b.m.Int64ObservableCounter(name, metric.WithUnit(unit), metric.WithDescription(desc))
+	b.keep(c, err)
+	return c
+}
+
+func (b *builder) fgauge(name, unit, desc string) metric.Float64ObservableGauge {
+	g, err := b.m.Float64ObservableGauge(name, metric.WithUnit(unit), metric.WithDescription(desc))
+	b.keep(g, err)
+	return g
+}
+
+func (b *builder) dist(prefix, what string) dist {
+	d := dist{
+		count: b.counter(prefix+".count", "{"+what+"}", "How many "+what+"s were recorded."),
+	}
+	sum, err := b.m.Float64ObservableCounter(prefix+".duration.sum", metric.WithUnit("s"), metric.WithDescription("The total duration of the "+what+"s."))
+	b.keep(sum, err)
+	d.sum = sum
+	d.max = b.fgauge(prefix+".duration.max", "s", "The longest "+what+" so far.")
+	d.quantile = b.fgauge(prefix+".duration.quantile", "s", "Quantiles of the "+what+"s since the previous collection, within 6.1%.")
+	return d
+}
+
+func (b *builder) keep(o metric.Observable, err error) {
+	if err != nil && b.err == nil {
+		b.err = err
+	}
+	b.all = append(b.all, o)
+}
+
+func newInstruments(m metric.Meter) (instruments, error) {
+	b := &builder{m: m}
+	in := instruments{
+		bulkheadLimit:    b.gauge("watertight.bulkhead.limit", "{call}", "The bulkhead's limit of calls in flight."),
+		bulkheadInFlight: b.gauge("watertight.bulkhead.in_flight", "{call}", "Calls holding a bulkhead slot now."),
+		bulkheadWaiting:  b.gauge("watertight.bulkhead.waiting", "{call}", "Callers queued for a slot now."),
+		bulkheadAcquired: b.counter("watertight.bulkhead.acquired", "{call}", "Slots granted."),
+		bulkheadRejected: b.counter("watertight.bulkhead.rejected", "{call}", "Calls refused, by reason."),
+		bulkheadCanceled: b.counter("watertight.bulkhead.canceled", "{call}", "Callers whose ctx ended while they waited."),
+		bulkheadWait:     b.dist("watertight.bulkhead.wait", "wait"),
+
+		timeoutCalls:      b.counter("watertight.timeout.calls", "{call}", "Calls started under the timeout."),
+		timeoutExceeded:   b.counter("watertight.timeout.exceeded", "{call}", "Calls our deadline ended."),
+		timeoutCanceled:   b.counter("watertight.timeout.canceled", "{call}", "Calls the caller's ctx ended."),
+		timeoutRefused:    b.counter("watertight.timeout.refused", "{call}", "Calls not started for lack of time."),
+		timeoutLatePanics: b.counter("watertight.timeout.late_panics", "{call}", "Abandoned calls that panicked later."),
+		timeoutAbandoned:  b.gauge("watertight.timeout.abandoned", "{call}", "Abandoned calls still running."),
+		timeoutDuration:   b.dist("watertight.timeout.call", "call"),
+
+		poolWorkers:   b.gauge("watertight.pool.workers", "{worker}", "The pool's workers."),
+		poolBusy:      b.gauge("watertight.pool.busy", "{worker}", "Workers running a task now."),
+		poolQueued:    b.gauge("watertight.pool.queued", "{task}", "Tasks waiting for a worker now."),
+		poolSubmitted: b.counter("watertight.pool.submitted", "{task}", "Tasks accepted."),
+		poolCompleted: b.counter("watertight.pool.completed", "{task}", "Tasks that ran and returned."),
+		poolRejected:  b.counter("watertight.pool.rejected", "{task}", "Tasks refused."),
+		poolExpired:   b.counter("watertight.pool.expired", "{task}", "Tasks skipped because their ctx ended while queued."),
+		poolPanicked:  b.counter("watertight.pool.panicked", "{task}", "Tasks that panicked."),
+		poolWait:      b.dist("watertight.pool.wait", "wait"),
+		poolRun:       b.dist("watertight.pool.run", "run"),
+
+		breakerState:       b.gauge("watertight.breaker.state", "1", "1 for the breaker's current state, 0 for the others."),
+		breakerCalls:       b.counter("watertight.breaker.calls", "{call}", "Calls by outcome."),
+		breakerTransitions: b.counter("watertight.breaker.transitions", "{transition}", "State transitions."),
+		breakerFailureRate: b.fgauge("watertight.breaker.failure_rate", "1", "Failed share of the window's calls."),
+		breakerSlowRate:    b.fgauge("watertight.breaker.slow_call_rate", "1", "Slow share of the window's calls."),
+
+		connWait: b.dist("watertight.http.conn.wait", "wait"),
+	}
+	in.all = b.all
+	return in, b.err
+}

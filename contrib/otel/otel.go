@@ -1,0 +1,233 @@
+// Package watertightotel exports watertight's Stats as OpenTelemetry
+// metrics: observable instruments, read in one callback at each
+// collection and at no other time.
+//
+//	a, err := watertightotel.Register(otel.GetMeterProvider(), paymentsBulkhead, paymentsBreaker)
+//	...
+//	defer a.Unregister()
+//
+// Instruments are named watertight.<package>.<metric> (durations in
+// seconds, unit "s"), with a name attribute (Config.Name).
+//
+// # Distributions
+//
+// OpenTelemetry has no asynchronous histogram. Recording every wait into
+// a synchronous histogram would put a call on every hot path (a bulkhead
+// slot, a pool task) even when no adapter is attached, so this adapter
+// does not. It reads the poolwait histogram each instance already keeps:
+// a counter of the waits (…wait.count), a counter of their total
+// (…wait.duration.sum, seconds), the largest wait so far, and a gauge of
+// quantiles (…wait.duration.quantile, attribute quantile = 0.5, 0.9,
+// 0.99) over the waits since the previous collection, within
+// poolwait.QuantileError. Quantiles cannot be added up across instances;
+// for real histograms, use the Prometheus adapter, which exports
+// poolwait's buckets as they are. Collect with one reader: each collection
+// starts the next quantile interval.
+//
+// # Which dependency is holding my service up?
+//
+// Chart watertight.bulkhead.wait.duration.quantile and
+// watertight.pool.wait.duration.quantile (quantile 0.99) by name, the rate
+// of watertight.bulkhead.rejected and watertight.breaker.calls
+// (outcome=rejected) by name and reason, and watertight.breaker.state
+// (1 for the current state). A wait quantile that climbs while CPU is idle
+// names the exhausted pool.
+package watertightotel
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+
+	"github.com/watertight-go/watertight"
+	"github.com/watertight-go/watertight/breaker"
+	"github.com/watertight-go/watertight/bulkhead"
+	"github.com/watertight-go/watertight/httpguard"
+	"github.com/watertight-go/watertight/pool"
+	"github.com/watertight-go/watertight/poolwait"
+	"github.com/watertight-go/watertight/timeout"
+)
+
+// Adapter observes a set of watertight instances for a MeterProvider.
+type Adapter struct {
+	in  instruments
+	reg metric.Registration
+
+	mu      sync.Mutex
+	sources []any
+	prev    map[distKey]poolwait.Stats // the previous collection's snapshot of each distribution
+}
+
+// distKey names one distribution of one instance.
+type distKey struct {
+	instance any
+	which    string
+}
+
+// Register creates the instruments on mp's meter for this package and
+// observes instances (see Add for what they may be).
+func Register(mp metric.MeterProvider, instances ...any) (*Adapter, error) {
+	if mp == nil {
+		return nil, errors.New("watertightotel: Register: nil MeterProvider")
+	}
+	a := &Adapter{prev: map[distKey]poolwait.Stats{}}
+	if err := a.Add(instances...); err != nil {
+		return nil, err
+	}
+	meter := mp.Meter("github.com/watertight-go/watertight/contrib/otel")
+	var err error
+	if a.in, err = newInstruments(meter); err != nil {
+		return nil, err
+	}
+	if a.reg, err = meter.RegisterCallback(a.observe, a.in.all...); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// Add observes more instances: *bulkhead.Bulkhead, *timeout.Timeout,
+// *pool.Pool, *breaker.Breaker, *httpguard.Hosts (every host's policies),
+// *poolwait.ConnWaits, or a Chain of these.
+func (a *Adapter) Add(instances ...any) error {
+	for _, in := range instances {
+		switch v := in.(type) {
+		case *bulkhead.Bulkhead, *timeout.Timeout, *pool.Pool, *breaker.Breaker,
+			*httpguard.Hosts, *poolwait.ConnWaits, interface{ Unwrap() []watertight.Policy }:
+			if isNil(v) {
+				return fmt.Errorf("watertightotel: Add: nil %T", in)
+			}
+		default:
+			return fmt.Errorf("watertightotel: cannot observe %T", in)
+		}
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.sources = append(a.sources, instances...)
+	return nil
+}
+
+// Unregister stops observing.
+func (a *Adapter) Unregister() error { return a.reg.Unregister() }
+
+func isNil(v any) bool {
+	switch v := v.(type) {
+	case *bulkhead.Bulkhead:
+		return v == nil
+	case *timeout.Timeout:
+		return v == nil
+	case *pool.Pool:
+		return v == nil
+	case *breaker.Breaker:
+		return v == nil
+	case *httpguard.Hosts:
+		return v == nil
+	case *poolwait.ConnWaits:
+		return v == nil
+	}
+	return v == nil
+}
+
+func (a *Adapter) observe(_ context.Context, o metric.Observer) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, s := range a.sources {
+		a.observeOne(o, s)
+	}
+	return nil
+}
+
+func (a *Adapter) observeOne(o metric.Observer, s any) {
+	in := &a.in
+	switch s := s.(type) {
+	case *bulkhead.Bulkhead:
+		st, name := s.Stats(), named(s.Name())
+		o.ObserveInt64(in.bulkheadLimit, int64(st.MaxConcurrent), name)
+		o.ObserveInt64(in.bulkheadInFlight, int64(st.InFlight), name)
+		o.ObserveInt64(in.bulkheadWaiting, int64(st.Waiting), name)
+		o.ObserveInt64(in.bulkheadAcquired, int64(st.Acquired), name)
+		o.ObserveInt64(in.bulkheadRejected, int64(st.Rejected), named(s.Name(), attribute.String("reason", "full")))
+		o.ObserveInt64(in.bulkheadRejected, int64(st.TimedOut), named(s.Name(), attribute.String("reason", "wait_timeout")))
+		o.ObserveInt64(in.bulkheadCanceled, int64(st.Canceled), name)
+		a.observeDist(o, in.bulkheadWait, distKey{s, "wait"}, st.Wait, s.Name())
+	case *timeout.Timeout:
+		st, name := s.Stats(), named(s.Name())
+		o.ObserveInt64(in.timeoutCalls, int64(st.Calls), name)
+		o.ObserveInt64(in.timeoutExceeded, int64(st.Exceeded), name)
+		o.ObserveInt64(in.timeoutCanceled, int64(st.Canceled), name)
+		o.ObserveInt64(in.timeoutRefused, int64(st.Refused), name)
+		o.ObserveInt64(in.timeoutAbandoned, st.Abandoned, name)
+		o.ObserveInt64(in.timeoutLatePanics, int64(st.LatePanics), name)
+		a.observeDist(o, in.timeoutDuration, distKey{s, "duration"}, st.Duration, s.Name())
+	case *pool.Pool:
+		st, name := s.Stats(), named(s.Name())
+		o.ObserveInt64(in.poolWorkers, int64(st.Workers), name)
+		o.ObserveInt64(in.poolBusy, int64(st.Busy), name)
+		o.ObserveInt64(in.poolQueued, int64(st.Queued), name)
+		o.ObserveInt64(in.poolSubmitted, int64(st.Submitted), name)
+		o.ObserveInt64(in.poolCompleted, int64(st.Completed), name)
+		o.ObserveInt64(in.poolRejected, int64(st.Rejected), name)
+		o.ObserveInt64(in.poolExpired, int64(st.Expired), name)
+		o.ObserveInt64(in.poolPanicked, int64(st.Panicked), name)
+		a.observeDist(o, in.poolWait, distKey{s, "wait"}, st.Wait, s.Name())
+		a.observeDist(o, in.poolRun, distKey{s, "run"}, st.Run, s.Name())
+	case *breaker.Breaker:
+		st := s.Stats()
+		for _, state := range []breaker.State{breaker.Closed, breaker.Open, breaker.HalfOpen} {
+			v := int64(0)
+			if st.State == state {
+				v = 1
+			}
+			o.ObserveInt64(in.breakerState, v, named(s.Name(), attribute.String("state", state.String())))
+		}
+		for outcome, n := range map[string]uint64{"success": st.Successes, "failure": st.Failures, "ignored": st.Ignored, "rejected": st.Rejected} {
+			o.ObserveInt64(in.breakerCalls, int64(n), named(s.Name(), attribute.String("outcome", outcome)))
+		}
+		o.ObserveInt64(in.breakerTransitions, int64(st.Transitions), named(s.Name()))
+		if st.FailureRate >= 0 {
+			o.ObserveFloat64(in.breakerFailureRate, st.FailureRate, named(s.Name()))
+		}
+		if st.SlowCallRate >= 0 {
+			o.ObserveFloat64(in.breakerSlowRate, st.SlowCallRate, named(s.Name()))
+		}
+	case *poolwait.ConnWaits:
+		for _, h := range s.Stats() {
+			a.observeDist(o, in.connWait, distKey{s, h.Host}, h.Wait, h.Host)
+		}
+	case *httpguard.Hosts:
+		for _, h := range s.Stats() {
+			a.observeOne(o, h.Policy)
+		}
+	case interface{ Unwrap() []watertight.Policy }:
+		for _, p := range s.Unwrap() {
+			a.observeOne(o, p)
+		}
+	}
+}
+
+var quantiles = []float64{0.5, 0.9, 0.99}
+
+// observeDist reports a distribution: cumulative count and sum, and
+// quantiles over the waits since the previous collection.
+func (a *Adapter) observeDist(o metric.Observer, d dist, key distKey, cur poolwait.Stats, name string) {
+	attrs := named(name)
+	o.ObserveInt64(d.count, int64(cur.Count), attrs)
+	o.ObserveFloat64(d.sum, cur.Total.Seconds(), attrs)
+	o.ObserveFloat64(d.max, cur.Max.Seconds(), attrs)
+	interval := cur.Sub(a.prev[key])
+	a.prev[key] = cur
+	if interval.Count == 0 {
+		return
+	}
+	for _, q := range quantiles {
+		o.ObserveFloat64(d.quantile, interval.Quantile(q).Seconds(),
+			metric.WithAttributes(attribute.String("name", name), attribute.Float64("quantile", q)))
+	}
+}
+
+func named(name string, more ...attribute.KeyValue) metric.ObserveOption {
+	return metric.WithAttributes(append([]attribute.KeyValue{attribute.String("name", name)}, more...)...)
+}
