@@ -28,6 +28,9 @@ type instruments struct {
 	breakerCalls, breakerTransitions                     metric.Int64ObservableCounter
 	breakerFailureRate, breakerSlowRate                  metric.Float64ObservableGauge
 	connWait                                             dist
+	sqlMaxOpen, sqlOpen, sqlInUse, sqlIdle               metric.Int64ObservableGauge
+	sqlWaits                                             metric.Int64ObservableCounter
+	sqlWaitTime                                          metric.Float64ObservableCounter
 }
 
 // builder creates instruments and keeps the first error.
@@ -111,7 +114,16 @@ func newInstruments(m metric.Meter) (instruments, error) {
 		breakerSlowRate:    b.fgauge("watertight.breaker.slow_call_rate", "1", "Slow share of the window's calls."),
 
 		connWait: b.dist("watertight.http.conn.wait", "wait"),
+
+		sqlMaxOpen: b.gauge("watertight.sql.connections.max_open", "{connection}", "The database pool's limit (0: unlimited)."),
+		sqlOpen:    b.gauge("watertight.sql.connections.open", "{connection}", "Connections open."),
+		sqlInUse:   b.gauge("watertight.sql.connections.in_use", "{connection}", "Connections checked out now."),
+		sqlIdle:    b.gauge("watertight.sql.connections.idle", "{connection}", "Connections open and free."),
+		sqlWaits:   b.counter("watertight.sql.waits", "{checkout}", "Checkouts that waited for a connection."),
 	}
+	sqlWaitTime, err := m.Float64ObservableCounter("watertight.sql.wait.duration.sum", metric.WithUnit("s"), metric.WithDescription("Total time checkouts waited for a connection."))
+	b.keep(sqlWaitTime, err)
+	in.sqlWaitTime = sqlWaitTime
 	in.all = b.all
 	return in, b.err
 }

@@ -59,6 +59,7 @@ type Adapter struct {
 
 	mu      sync.Mutex
 	sources []any
+	dbs     map[*poolwait.DB]string
 	prev    map[distKey]poolwait.Stats // the previous collection's snapshot of each distribution
 }
 
@@ -74,7 +75,7 @@ func Register(mp metric.MeterProvider, instances ...any) (*Adapter, error) {
 	if mp == nil {
 		return nil, errors.New("watertightotel: Register: nil MeterProvider")
 	}
-	a := &Adapter{prev: map[distKey]poolwait.Stats{}}
+	a := &Adapter{prev: map[distKey]poolwait.Stats{}, dbs: map[*poolwait.DB]string{}}
 	if err := a.Add(instances...); err != nil {
 		return nil, err
 	}
@@ -110,6 +111,19 @@ func (a *Adapter) Add(instances ...any) error {
 	return nil
 }
 
+// AddDB observes a database/sql pool sampler under name. The adapter
+// reads its cumulative counts; the sampler's interval deltas are then
+// those between collections.
+func (a *Adapter) AddDB(name string, db *poolwait.DB) error {
+	if db == nil {
+		return fmt.Errorf("watertightotel: AddDB: nil *poolwait.DB for %q", name)
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.dbs[db] = name
+	return nil
+}
+
 // Unregister stops observing.
 func (a *Adapter) Unregister() error { return a.reg.Unregister() }
 
@@ -136,6 +150,15 @@ func (a *Adapter) observe(_ context.Context, o metric.Observer) error {
 	defer a.mu.Unlock()
 	for _, s := range a.sources {
 		a.observeOne(o, s)
+	}
+	for db, name := range a.dbs {
+		st, attrs := db.Stats(), named(name)
+		o.ObserveInt64(a.in.sqlMaxOpen, int64(st.MaxOpen), attrs)
+		o.ObserveInt64(a.in.sqlOpen, int64(st.Open), attrs)
+		o.ObserveInt64(a.in.sqlInUse, int64(st.InUse), attrs)
+		o.ObserveInt64(a.in.sqlIdle, int64(st.Idle), attrs)
+		o.ObserveInt64(a.in.sqlWaits, st.WaitCount, attrs)
+		o.ObserveFloat64(a.in.sqlWaitTime, st.WaitDuration.Seconds(), attrs)
 	}
 	return nil
 }

@@ -2,6 +2,8 @@ package watertightotel_test
 
 import (
 	"context"
+	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"testing"
@@ -19,6 +21,7 @@ import (
 	"github.com/watertight-go/watertight/breaker"
 	"github.com/watertight-go/watertight/bulkhead"
 	"github.com/watertight-go/watertight/pool"
+	"github.com/watertight-go/watertight/poolwait"
 
 	watertightotel "github.com/watertight-go/watertight/contrib/otel"
 )
@@ -170,4 +173,38 @@ func BenchmarkCollect1000(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*1000), "ns/instance")
+}
+
+type fakeConnector struct{}
+
+func (fakeConnector) Connect(context.Context) (driver.Conn, error) { return fakeConn{}, nil }
+func (fakeConnector) Driver() driver.Driver                        { return nil }
+
+type fakeConn struct{}
+
+func (fakeConn) Prepare(string) (driver.Stmt, error) { return nil, errors.New("not supported") }
+func (fakeConn) Close() error                        { return nil }
+func (fakeConn) Begin() (driver.Tx, error)           { return nil, errors.New("not supported") }
+
+func TestDatabasePool(t *testing.T) {
+	db := sql.OpenDB(fakeConnector{})
+	defer db.Close()
+	db.SetMaxOpenConns(3)
+	conn, err := db.Conn(context.Background())
+	require.NoError(t, err)
+	defer conn.Close()
+	sampler, err := poolwait.NewDB(db)
+	require.NoError(t, err)
+
+	reader := sdkmetric.NewManualReader()
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	defer mp.Shutdown(context.Background())
+	a, err := watertightotel.Register(mp)
+	require.NoError(t, err)
+	defer a.Unregister()
+	require.NoError(t, a.AddDB("orders", sampler))
+	got := collect(t, reader)
+	assert.Equal(t, 3.0, got["watertight.sql.connections.max_open{name=orders}"])
+	assert.Equal(t, 1.0, got["watertight.sql.connections.in_use{name=orders}"])
+	assert.Equal(t, 0.0, got["watertight.sql.waits{name=orders}"])
 }

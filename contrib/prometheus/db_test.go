@@ -1,0 +1,58 @@
+package watertightprom_test
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/stretchr/testify/require"
+
+	"github.com/watertight-go/watertight/poolwait"
+
+	watertightprom "github.com/watertight-go/watertight/contrib/prometheus"
+)
+
+type fakeConnector struct{}
+
+func (fakeConnector) Connect(context.Context) (driver.Conn, error) { return fakeConn{}, nil }
+func (fakeConnector) Driver() driver.Driver                       { return nil }
+
+type fakeConn struct{}
+
+func (fakeConn) Prepare(string) (driver.Stmt, error) { return nil, errors.New("not supported") }
+func (fakeConn) Close() error                        { return nil }
+func (fakeConn) Begin() (driver.Tx, error)           { return nil, errors.New("not supported") }
+
+func TestDatabasePool(t *testing.T) {
+	db := sql.OpenDB(fakeConnector{})
+	defer db.Close()
+	db.SetMaxOpenConns(3)
+	conn, err := db.Conn(context.Background())
+	require.NoError(t, err)
+	defer conn.Close()
+	sampler, err := poolwait.NewDB(db)
+	require.NoError(t, err)
+
+	c := watertightprom.NewCollector()
+	require.NoError(t, c.AddDB("orders", sampler))
+	expected := `
+# HELP watertight_sql_in_use_connections Connections checked out now.
+# TYPE watertight_sql_in_use_connections gauge
+watertight_sql_in_use_connections{name="orders"} 1
+# HELP watertight_sql_max_open_connections The database pool's limit (0: unlimited).
+# TYPE watertight_sql_max_open_connections gauge
+watertight_sql_max_open_connections{name="orders"} 3
+# HELP watertight_sql_waits_total Checkouts that had to wait for a connection.
+# TYPE watertight_sql_waits_total counter
+watertight_sql_waits_total{name="orders"} 0
+`
+	require.NoError(t, testutil.CollectAndCompare(c, strings.NewReader(expected),
+		"watertight_sql_in_use_connections", "watertight_sql_max_open_connections", "watertight_sql_waits_total"))
+	problems, err := testutil.CollectAndLint(c)
+	require.NoError(t, err)
+	require.Empty(t, problems)
+}
