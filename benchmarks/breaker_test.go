@@ -2,71 +2,57 @@ package benchmarks_test
 
 import (
 	"context"
-	"errors"
 	"testing"
 	"time"
 
 	"github.com/cenkalti/backoff/v4"
+	eapache "github.com/eapache/go-resiliency/breaker"
+	"github.com/failsafe-go/failsafe-go"
+	fscb "github.com/failsafe-go/failsafe-go/circuitbreaker"
 	"github.com/sony/gobreaker/v2"
 
 	"github.com/watertight-go/watertight/breaker"
 )
 
-// watertight's breaker beside sony/gobreaker v2's Execute, the Go breaker
-// most services use, on a call that does nothing: the cost of the breaker
-// itself.
+// Breakers on a call that does nothing: the cost of the breaker itself.
+// Each group configures every library as close to the same window as it
+// allows.
 
-var errDown = errors.New("down")
-
-func nop(context.Context) error { return nil }
-
-func nopT() (struct{}, error) { return struct{}{}, nil }
-
-func serialAndParallel(b *testing.B, name string, op func()) {
-	b.Run(name, func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			op()
-		}
-	})
-	b.Run(name+"/parallel", func(b *testing.B) {
-		b.ReportAllocs()
-		b.RunParallel(func(pb *testing.PB) {
-			for pb.Next() {
-				op()
-			}
-		})
-	})
-}
-
-// Closed, successful calls. watertight with a count window reads no clock;
-// gobreaker reads it twice per call (before and after), under a mutex.
+// Closed, successful calls over a count window of 100 calls. watertight
+// reads no clock; gobreaker reads it twice per call, under a mutex.
 func BenchmarkBreakerClosedCountWindow(b *testing.B) {
 	ctx := context.Background()
 	wt := breaker.MustNew(breaker.Config{WindowCalls: 100})
 	serialAndParallel(b, "watertight", func() { _ = wt.Do(ctx, nop) })
 	gb := gobreaker.NewCircuitBreaker[struct{}](gobreaker.Settings{})
 	serialAndParallel(b, "gobreaker", func() { _, _ = gb.Execute(nopT) })
+	fs := failsafe.With[any](fscb.NewBuilder[any]().WithFailureThresholdRatio(50, 100).Build())
+	serialAndParallel(b, "failsafe-go", func() { _ = fs.Run(nopE) })
+	ea := eapache.New(50, 1, time.Minute)
+	serialAndParallel(b, "eapache", func() { _ = ea.Run(nopE) })
 }
 
-// Closed, successful calls, with a 10 s time window on both (gobreaker's
-// rolling window of 1 s buckets).
+// Closed, successful calls over a 10 s time window.
 func BenchmarkBreakerClosedTimeWindow(b *testing.B) {
 	ctx := context.Background()
 	wt := breaker.MustNew(breaker.Config{Window: 10 * time.Second})
 	serialAndParallel(b, "watertight", func() { _ = wt.Do(ctx, nop) })
 	gb := gobreaker.NewCircuitBreaker[struct{}](gobreaker.Settings{Interval: 10 * time.Second, BucketPeriod: time.Second})
 	serialAndParallel(b, "gobreaker", func() { _, _ = gb.Execute(nopT) })
+	fs := failsafe.With[any](fscb.NewBuilder[any]().WithFailureRateThreshold(0.5, 20, 10*time.Second).Build())
+	serialAndParallel(b, "failsafe-go", func() { _ = fs.Run(nopE) })
 }
 
-// Closed, successful calls, timing each call against a slow-call
-// threshold (gobreaker has none; it is given its rolling window).
+// Closed, successful calls, timed against a slow-call threshold (only
+// watertight has one; the others get their time window).
 func BenchmarkBreakerClosedSlowCalls(b *testing.B) {
 	ctx := context.Background()
 	wt := breaker.MustNew(breaker.Config{WindowCalls: 100, SlowCall: time.Second})
 	serialAndParallel(b, "watertight", func() { _ = wt.Do(ctx, nop) })
 	gb := gobreaker.NewCircuitBreaker[struct{}](gobreaker.Settings{Interval: 10 * time.Second, BucketPeriod: time.Second})
 	serialAndParallel(b, "gobreaker", func() { _, _ = gb.Execute(nopT) })
+	fs := failsafe.With[any](fscb.NewBuilder[any]().WithFailureRateThreshold(0.5, 20, 10*time.Second).Build())
+	serialAndParallel(b, "failsafe-go", func() { _ = fs.Run(nopE) })
 }
 
 // An open breaker refusing calls.
@@ -81,4 +67,11 @@ func BenchmarkBreakerOpen(b *testing.B) {
 	})
 	_, _ = gb.Execute(func() (struct{}, error) { return struct{}{}, errDown })
 	serialAndParallel(b, "gobreaker", func() { _, _ = gb.Execute(nopT) })
+	cb := fscb.NewBuilder[any]().WithDelay(time.Hour).Build()
+	cb.Open()
+	fs := failsafe.With[any](cb)
+	serialAndParallel(b, "failsafe-go", func() { _ = fs.Run(nopE) })
+	ea := eapache.New(1, 1, time.Hour)
+	_ = ea.Run(func() error { return errDown })
+	serialAndParallel(b, "eapache", func() { _ = ea.Run(nopE) })
 }

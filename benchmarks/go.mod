@@ -7,10 +7,17 @@ replace github.com/watertight-go/watertight => ../
 require (
 	github.com/alitto/pond/v2 v2.7.1
 	github.com/cenkalti/backoff/v4 v4.3.0
+	github.com/eapache/go-resiliency v1.7.0
+	github.com/failsafe-go/failsafe-go v0.9.8
 	github.com/panjf2000/ants/v2 v2.12.1
 	github.com/sony/gobreaker/v2 v2.4.0
+	github.com/stretchr/testify v1.12.0
 	github.com/watertight-go/watertight v0.0.0-00010101000000-000000000000
 	go.uber.org/goleak v1.3.0
+	golang.org/x/sync v0.22.0
 )
 
-require golang.org/x/sync v0.22.0 // indirect
+require (
+	github.com/bits-and-blooms/bitset v1.24.4 // indirect
+	gopkg.in/yaml.v3 v3.0.1 // indirect
+)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/alitto/pond/v2"
 	"github.com/panjf2000/ants/v2"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/watertight-go/watertight/pool"
 )
@@ -47,6 +48,16 @@ var submitters = []submitter{
 		}
 		task := wg.Done
 		return func() { _ = p.Submit(task) }, p.Release
+	}},
+	{"errgroup-SetLimit", func(wg *sync.WaitGroup) (func(), func()) {
+		var g errgroup.Group
+		g.SetLimit(poolWorkers)
+		task := func() error { wg.Done(); return nil }
+		return func() { g.Go(task) }, func() { _ = g.Wait() }
+	}},
+	{"goroutines+WaitGroup", func(wg *sync.WaitGroup) (func(), func()) {
+		task := wg.Done
+		return func() { go task() }, func() {}
 	}},
 	{"floor=chan-of-func", func(wg *sync.WaitGroup) (func(), func()) {
 		tasks := make(chan func(), poolQueue)
@@ -114,4 +125,32 @@ func mallocs() uint64 {
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
 	return m.Mallocs
+}
+
+// Do round trips: run a trivial call on a worker and wait for it.
+func BenchmarkPoolDo(b *testing.B) {
+	ctx := context.Background()
+	p := pool.MustNew(pool.Config{Workers: poolWorkers, QueueSize: poolQueue})
+	defer p.Close(ctx)
+	serialAndParallel(b, "watertight", func() { _ = p.Do(ctx, nop) })
+
+	pp := pond.NewPool(poolWorkers, pond.WithQueueSize(poolQueue))
+	defer pp.StopAndWait()
+	serialAndParallel(b, "pond", func() { _ = pp.SubmitErr(nopE).Wait() })
+
+	ap, err := ants.NewPool(poolWorkers)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ap.Release()
+	serialAndParallel(b, "ants", func() {
+		done := make(chan error, 1)
+		_ = ap.Submit(func() { done <- nop(ctx) })
+		<-done
+	})
+	serialAndParallel(b, "goroutine+chan", func() {
+		done := make(chan error, 1)
+		go func() { done <- nop(ctx) }()
+		<-done
+	})
 }

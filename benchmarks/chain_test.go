@@ -1,0 +1,53 @@
+package benchmarks_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/failsafe-go/failsafe-go"
+	fsbulkhead "github.com/failsafe-go/failsafe-go/bulkhead"
+	fscb "github.com/failsafe-go/failsafe-go/circuitbreaker"
+	fstimeout "github.com/failsafe-go/failsafe-go/timeout"
+	"github.com/sony/gobreaker/v2"
+	"golang.org/x/sync/semaphore"
+
+	"github.com/watertight-go/watertight"
+	"github.com/watertight-go/watertight/breaker"
+	"github.com/watertight-go/watertight/bulkhead"
+	"github.com/watertight-go/watertight/timeout"
+)
+
+// The usual composition for an outbound call: a timeout, then a breaker,
+// then a bulkhead, around a fast call.
+func BenchmarkChain(b *testing.B) {
+	ctx := context.Background()
+	wt := watertight.Chain(
+		timeout.MustNew(timeout.Config{Duration: time.Second}),
+		breaker.MustNew(breaker.Config{WindowCalls: 100}),
+		bulkhead.MustNew(bulkhead.Config{MaxConcurrent: 64}),
+	)
+	serialAndParallel(b, "watertight", func() { _ = wt.Do(ctx, nop) })
+
+	fs := failsafe.With[any](
+		fstimeout.New[any](time.Second),
+		fscb.NewBuilder[any]().WithFailureThresholdRatio(50, 100).Build(),
+		fsbulkhead.New[any](64),
+	)
+	serialAndParallel(b, "failsafe-go", func() { _ = fs.Run(nopE) })
+
+	// By hand: what a careful Go programmer writes without a library.
+	gb := gobreaker.NewCircuitBreaker[struct{}](gobreaker.Settings{})
+	sem := semaphore.NewWeighted(64)
+	serialAndParallel(b, "hand-made", func() {
+		tctx, cancel := context.WithTimeoutCause(ctx, time.Second, errCause)
+		defer cancel()
+		_, _ = gb.Execute(func() (struct{}, error) {
+			if err := sem.Acquire(tctx, 1); err != nil {
+				return struct{}{}, err
+			}
+			defer sem.Release(1)
+			return struct{}{}, nop(tctx)
+		})
+	})
+}

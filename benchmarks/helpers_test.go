@@ -1,0 +1,54 @@
+package benchmarks_test
+
+import (
+	"context"
+	"errors"
+	"runtime"
+	"testing"
+)
+
+// Every group runs the same trivial work through each library, named
+// Benchmark<Group>/<library> and Benchmark<Group>/<library>/parallel;
+// cmd/report turns them into BENCHMARKS.md, with each row's ratio to the
+// watertight row of its group.
+
+var errDown = errors.New("down")
+
+func nop(context.Context) error { return nil }
+
+func nopT() (struct{}, error) { return struct{}{}, nil }
+
+func nopE() error { return nil }
+
+// yield is the work of a contended call: long enough that others queue.
+func yield(context.Context) error { runtime.Gosched(); return nil }
+
+func serialAndParallel(b *testing.B, name string, op func()) {
+	b.Run(name, func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			op()
+		}
+	})
+	b.Run(name+"/parallel", func(b *testing.B) {
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				op()
+			}
+		})
+	})
+}
+
+// contended runs op from 16 goroutines per CPU, so that most callers wait.
+func contended(b *testing.B, name string, op func()) {
+	b.Run(name, func(b *testing.B) {
+		b.ReportAllocs()
+		b.SetParallelism(16)
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				op()
+			}
+		})
+	})
+}
