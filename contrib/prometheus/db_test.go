@@ -19,7 +19,7 @@ import (
 type fakeConnector struct{}
 
 func (fakeConnector) Connect(context.Context) (driver.Conn, error) { return fakeConn{}, nil }
-func (fakeConnector) Driver() driver.Driver                       { return nil }
+func (fakeConnector) Driver() driver.Driver                        { return nil }
 
 type fakeConn struct{}
 
