@@ -73,7 +73,8 @@
 // OnStateChange is called after the breaker's lock is released, in the
 // order the transitions happened (one goroutine delivers at a time, so a
 // transition made meanwhile is delivered after the current one), and may
-// call State, Stats and Reset.
+// call State, Stats and Reset. LogStateChanges makes one that logs each
+// transition through a *slog.Logger; a breaker logs nothing by itself.
 //
 // # Combining with timeout and bulkhead
 //

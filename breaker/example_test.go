@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"os"
 	"time"
 
 	"github.com/cenkalti/backoff/v4"
@@ -130,4 +132,23 @@ func Example_chain() {
 	fmt.Println(receipt, err)
 	// Output:
 	// receipt-42 <nil>
+}
+
+// LogStateChanges logs every transition through a logger you supply.
+func ExampleLogStateChanges() {
+	logger := slog.New(slog.NewTextHandler(os.Stdout, &slog.HandlerOptions{ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
+		if a.Key == slog.TimeKey {
+			return slog.Attr{} // deterministic output
+		}
+		return a
+	}}))
+	b := breaker.MustNew(breaker.Config{
+		Name:          "search",
+		WindowCalls:   1,
+		OpenBackoff:   fixedOpen(10 * time.Second),
+		OnStateChange: breaker.LogStateChanges(logger),
+	})
+	_ = b.Do(context.Background(), func(context.Context) error { return errors.New("503 from search") })
+	// Output:
+	// level=WARN msg="breaker: open" name=search from=closed to=open reason="failure rate" retry_after=10s
 }

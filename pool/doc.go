@@ -38,7 +38,8 @@
 // worker's stack (its Error method prints both). A fire-and-forget task
 // (Submit, TrySubmit) has no caller: its panic is recovered, counted in
 // Stats.Panicked and reported to Config.OnPanic (by default slog.Error
-// with the stack), and the worker lives on. A task that calls
+// with the stack; LogPanics sends it to a logger of yours), and the
+// worker lives on. A task that calls
 // runtime.Goexit ends its worker's goroutine: a new worker takes its place,
 // it is counted and reported like a panic, and a Do, Future or Group waiter
 // gets an error instead of waiting forever.

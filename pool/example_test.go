@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"os"
 	"sync"
 
 	"github.com/watertight-go/watertight"
@@ -154,4 +156,19 @@ func ExampleNew() {
 	fmt.Println(err)
 	// Output:
 	// pool: Config.Workers must be > 0, got 0
+}
+
+// LogPanics sends the panics of fire-and-forget tasks to your logger.
+func ExampleLogPanics() {
+	logger := slog.New(slog.NewTextHandler(os.Stdout, &slog.HandlerOptions{ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
+		if a.Key == slog.TimeKey || a.Key == "stack" {
+			return slog.Attr{} // deterministic output
+		}
+		return a
+	}}))
+	p := pool.MustNew(pool.Config{Name: "thumbnails", Workers: 1, OnPanic: pool.LogPanics(logger)})
+	_ = p.Submit(context.Background(), func(context.Context) { panic("corrupt image") })
+	_ = p.Close(context.Background())
+	// Output:
+	// level=ERROR msg="pool: task panicked" name=thumbnails panic="corrupt image" goexit=false
 }

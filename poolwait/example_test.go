@@ -1,7 +1,12 @@
 package poolwait_test
 
 import (
+	"context"
+	"database/sql"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"time"
 
 	"github.com/watertight-go/watertight/poolwait"
@@ -37,4 +42,56 @@ func ExampleStats_Sub() {
 	fmt.Println("waits:", last.Count, "mean:", last.Mean())
 	// Output:
 	// waits: 2 mean: 50ms
+}
+
+// ConnWaits measures how long requests wait for a connection from an
+// http.Transport's pool, per host.
+func ExampleConnWaits() {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "ok") }))
+	defer srv.Close()
+	tr := &http.Transport{MaxConnsPerHost: 4}
+	defer tr.CloseIdleConnections()
+
+	waits := poolwait.NewConnWaits()
+	rt, err := waits.Transport(tr)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	client := &http.Client{Transport: rt}
+	for range 3 {
+		resp, err := client.Get(srv.URL)
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+	for _, h := range waits.Stats() {
+		fmt.Println("checkouts:", h.Wait.Count, "new:", h.New, "reused:", h.Reused)
+	}
+	// Output:
+	// checkouts: 3 new: 1 reused: 2
+}
+
+// NewDB samples a database/sql pool: how full it is, and how long
+// checkouts waited since the previous sample.
+func ExampleNewDB() {
+	db := sql.OpenDB(fakeConnector{}) // your *sql.DB
+	defer db.Close()
+	db.SetMaxOpenConns(4)
+	conn, _ := db.Conn(context.Background()) // a request holding a connection
+	defer conn.Close()
+
+	pool, err := poolwait.NewDB(db)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	st := pool.Stats() // call it from one place: each call starts a new interval
+	fmt.Printf("in use %d/%d (%.0f%%), checkouts waited: %d, mean wait %v\n",
+		st.InUse, st.MaxOpen, 100*st.Utilization(), st.NewWaits, st.MeanWait)
+	// Output:
+	// in use 1/4 (25%), checkouts waited: 0, mean wait 0s
 }

@@ -32,7 +32,8 @@
 // and its late result goes to Config.OnLate. A panic in fn before Do
 // returned goes up the caller's stack; a panic after, when no caller is
 // left, is recovered, counted in Stats.LatePanics and reported to OnLate
-// with its stack (without OnLate, logged with slog.Error). Pick Abandon only
+// with its stack (without OnLate, logged with slog.Error; LogLate logs
+// every late result through a logger of yours). Pick Abandon only
 // for calls that cannot be cancelled (a library that takes no context, a
 // cgo call), and bound the abandoned work elsewhere — with a bulkhead
 // outside the timeout, for example — since each abandoned call holds a

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"os"
 	"time"
 
 	"github.com/watertight-go/watertight/timeout"
@@ -106,4 +108,28 @@ func ExampleDo() {
 	// Output:
 	// true
 	// timeout: Do: d must be > 0, got 0s
+}
+
+// LogLate reports what abandoned calls did after their caller left.
+func ExampleLogLate() {
+	logger := slog.New(slog.NewTextHandler(os.Stdout, &slog.HandlerOptions{ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
+		if a.Key == slog.TimeKey || a.Key == "elapsed" {
+			return slog.Attr{} // deterministic output
+		}
+		return a
+	}}))
+	done := make(chan struct{})
+	geo := timeout.MustNew(timeout.Config{
+		Name: "geo", Duration: time.Millisecond, Abandon: true,
+		OnLate: func(l timeout.Late) { timeout.LogLate(logger)(l); close(done) },
+	})
+	err := geo.Do(context.Background(), func(context.Context) error {
+		<-time.After(20 * time.Millisecond) // ignores its ctx: abandoned
+		return errors.New("connection reset")
+	})
+	fmt.Println(errors.Is(err, timeout.ErrExceeded))
+	<-done
+	// Output:
+	// true
+	// level=WARN msg="timeout: abandoned call failed" name=geo error="connection reset"
 }
