@@ -117,6 +117,9 @@ func (g *guard) roundTrip(req *http.Request, p watertight.Policy) (*http.Respons
 	if err == nil && rtErr != nil {
 		err = rtErr // a transport error the classification let pass
 	}
+	if err == nil && resp == nil {
+		err = errNotSent // a RoundTripper must return a response or an error
+	}
 	switch {
 	case err == nil, resp != nil && isStatusError(err):
 		if cancel != nil {
@@ -132,6 +135,9 @@ func (g *guard) roundTrip(req *http.Request, p watertight.Policy) (*http.Respons
 	}
 	return nil, err
 }
+
+// errNotSent is returned when the policy returned nil without calling fn.
+var errNotSent = errors.New("httpguard: the policy returned without sending the request")
 
 // isStatusError reports whether err is the *StatusError send reported:
 // the policy passed on the classification of a response.

@@ -208,3 +208,17 @@ func TestTransportPassesTransportErrors(t *testing.T) {
 	assert.True(t, errors.As(err, &opErr), "got %v", err)
 	assert.Equal(t, breaker.Open, b.State())
 }
+
+// skipper is a broken policy that returns nil without calling fn.
+type skipper struct{}
+
+func (skipper) Do(context.Context, func(context.Context) error) error { return nil }
+
+func TestTransportPolicyThatNeverCallsFn(t *testing.T) {
+	rt, err := httpguard.Transport(http.DefaultTransport, skipper{})
+	require.NoError(t, err)
+	req, _ := http.NewRequest(http.MethodGet, "http://127.0.0.1:1", nil)
+	resp, err := rt.RoundTrip(req)
+	assert.Nil(t, resp)
+	assert.EqualError(t, err, "httpguard: the policy returned without sending the request")
+}
