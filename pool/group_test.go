@@ -41,7 +41,7 @@ func TestGroupFirstErrorCancelsTheRest(t *testing.T) {
 				return nil
 			}
 		})
-		g.Go(func(context.Context) error { time.Sleep(time.Millisecond); return errBoom })
+		g.Go(func(context.Context) error { elapse(time.Millisecond); return errBoom })
 		for range 4 {
 			g.Go(func(context.Context) error { t.Error("queued task ran after the group failed"); return nil })
 		}

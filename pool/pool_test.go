@@ -115,7 +115,7 @@ func TestQueueSizeZeroHandsOnlyToAFreeWorker(t *testing.T) {
 		p := pool.MustNew(pool.Config{Workers: 1})
 		defer p.Close(t.Context())
 		synctest.Wait() // the worker is waiting for work
-		require.NoError(t, p.TrySubmit(t.Context(), func(context.Context) { time.Sleep(time.Second) }))
+		require.NoError(t, p.TrySubmit(t.Context(), func(context.Context) { elapse(time.Second) }))
 		synctest.Wait()
 		assert.ErrorIs(t, p.TrySubmit(t.Context(), func(context.Context) {}), pool.ErrFull)
 
@@ -171,8 +171,8 @@ func TestTaskWhoseCtxEndsWhileQueuedIsSkipped(t *testing.T) {
 func TestQueueWaitIsMeasured(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		p := pool.MustNew(pool.Config{Workers: 1, QueueSize: 1})
-		require.NoError(t, p.Submit(t.Context(), func(context.Context) { time.Sleep(100 * time.Millisecond) }))
-		require.NoError(t, p.Submit(t.Context(), func(context.Context) { time.Sleep(10 * time.Millisecond) }))
+		require.NoError(t, p.Submit(t.Context(), func(context.Context) { elapse(100 * time.Millisecond) }))
+		require.NoError(t, p.Submit(t.Context(), func(context.Context) { elapse(10 * time.Millisecond) }))
 		require.NoError(t, p.Close(t.Context()))
 		st := p.Stats()
 		assert.Equal(t, uint64(2), st.Wait.Count)
@@ -252,7 +252,7 @@ func TestFuture(t *testing.T) {
 		p := pool.MustNew(pool.Config{Workers: 1})
 		defer p.Close(t.Context())
 		f, err := pool.Go(t.Context(), p, func(context.Context) (string, error) {
-			time.Sleep(100 * time.Millisecond)
+			elapse(100 * time.Millisecond)
 			return "done", nil
 		})
 		require.NoError(t, err)
@@ -297,7 +297,7 @@ func TestClose(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		p := pool.MustNew(pool.Config{Name: "jobs", Workers: 1, QueueSize: 1})
 		var ran atomic.Int32
-		require.NoError(t, p.Submit(t.Context(), func(context.Context) { time.Sleep(100 * time.Millisecond); ran.Add(1) }))
+		require.NoError(t, p.Submit(t.Context(), func(context.Context) { elapse(100 * time.Millisecond); ran.Add(1) }))
 		require.NoError(t, p.Submit(t.Context(), func(context.Context) { ran.Add(1) })) // queued
 		waiting := make(chan error, 1)
 		go func() { waiting <- p.Submit(t.Context(), func(context.Context) { ran.Add(1) }) }()
@@ -332,3 +332,6 @@ func TestLogPanicsToTheGivenLogger(t *testing.T) {
 	require.NoError(t, p.Close(t.Context()))
 	assert.Contains(t, buf.String(), `"level":"ERROR","msg":"pool: task panicked","name":"bg","panic":"oops","goexit":false,"stack":"goroutine `)
 }
+
+// elapse lets d pass on the synctest clock: how a task takes its time.
+func elapse(d time.Duration) { <-time.After(d) }
