@@ -12,6 +12,7 @@ import (
 	"github.com/sony/gobreaker/v2"
 
 	"github.com/watertight-go/watertight/breaker"
+	"github.com/watertight-go/watertight/internal/benchtest"
 )
 
 // Breakers on a call that does nothing: the cost of the breaker itself.
@@ -23,24 +24,24 @@ import (
 func BenchmarkBreakerClosedCountWindow(b *testing.B) {
 	ctx := context.Background()
 	wt := breaker.MustNew(breaker.Config{WindowCalls: 100})
-	serialAndParallel(b, "watertight", func() { _ = wt.Do(ctx, nop) })
+	benchtest.SerialAndParallel(b, "watertight", func() { _ = wt.Do(ctx, nop) })
 	gb := gobreaker.NewCircuitBreaker[struct{}](gobreaker.Settings{})
-	serialAndParallel(b, "gobreaker", func() { _, _ = gb.Execute(nopT) })
+	benchtest.SerialAndParallel(b, "gobreaker", func() { _, _ = gb.Execute(nopT) })
 	fs := failsafe.With[any](fscb.NewBuilder[any]().WithFailureThresholdRatio(50, 100).Build())
-	serialAndParallel(b, "failsafe-go", func() { _ = fs.Run(nopE) })
+	benchtest.SerialAndParallel(b, "failsafe-go", func() { _ = fs.Run(nopE) })
 	ea := eapache.New(50, 1, time.Minute)
-	serialAndParallel(b, "eapache", func() { _ = ea.Run(nopE) })
+	benchtest.SerialAndParallel(b, "eapache", func() { _ = ea.Run(nopE) })
 }
 
 // Closed, successful calls over a 10 s time window.
 func BenchmarkBreakerClosedTimeWindow(b *testing.B) {
 	ctx := context.Background()
 	wt := breaker.MustNew(breaker.Config{Window: 10 * time.Second})
-	serialAndParallel(b, "watertight", func() { _ = wt.Do(ctx, nop) })
+	benchtest.SerialAndParallel(b, "watertight", func() { _ = wt.Do(ctx, nop) })
 	gb := gobreaker.NewCircuitBreaker[struct{}](gobreaker.Settings{Interval: 10 * time.Second, BucketPeriod: time.Second})
-	serialAndParallel(b, "gobreaker", func() { _, _ = gb.Execute(nopT) })
+	benchtest.SerialAndParallel(b, "gobreaker", func() { _, _ = gb.Execute(nopT) })
 	fs := failsafe.With[any](fscb.NewBuilder[any]().WithFailureRateThreshold(0.5, 20, 10*time.Second).Build())
-	serialAndParallel(b, "failsafe-go", func() { _ = fs.Run(nopE) })
+	benchtest.SerialAndParallel(b, "failsafe-go", func() { _ = fs.Run(nopE) })
 }
 
 // Closed, successful calls, timed against a slow-call threshold (only
@@ -48,11 +49,11 @@ func BenchmarkBreakerClosedTimeWindow(b *testing.B) {
 func BenchmarkBreakerClosedSlowCalls(b *testing.B) {
 	ctx := context.Background()
 	wt := breaker.MustNew(breaker.Config{WindowCalls: 100, SlowCall: time.Second})
-	serialAndParallel(b, "watertight", func() { _ = wt.Do(ctx, nop) })
+	benchtest.SerialAndParallel(b, "watertight", func() { _ = wt.Do(ctx, nop) })
 	gb := gobreaker.NewCircuitBreaker[struct{}](gobreaker.Settings{Interval: 10 * time.Second, BucketPeriod: time.Second})
-	serialAndParallel(b, "gobreaker", func() { _, _ = gb.Execute(nopT) })
+	benchtest.SerialAndParallel(b, "gobreaker", func() { _, _ = gb.Execute(nopT) })
 	fs := failsafe.With[any](fscb.NewBuilder[any]().WithFailureRateThreshold(0.5, 20, 10*time.Second).Build())
-	serialAndParallel(b, "failsafe-go", func() { _ = fs.Run(nopE) })
+	benchtest.SerialAndParallel(b, "failsafe-go", func() { _ = fs.Run(nopE) })
 }
 
 // An open breaker refusing calls.
@@ -60,18 +61,18 @@ func BenchmarkBreakerOpen(b *testing.B) {
 	ctx := context.Background()
 	wt := breaker.MustNew(breaker.Config{WindowCalls: 1, OpenBackoff: backoff.NewConstantBackOff(time.Hour)})
 	_ = wt.Do(ctx, func(context.Context) error { return errDown })
-	serialAndParallel(b, "watertight", func() { _ = wt.Do(ctx, nop) })
+	benchtest.SerialAndParallel(b, "watertight", func() { _ = wt.Do(ctx, nop) })
 	gb := gobreaker.NewCircuitBreaker[struct{}](gobreaker.Settings{
 		Timeout:     time.Hour,
 		ReadyToTrip: func(gobreaker.Counts) bool { return true },
 	})
 	_, _ = gb.Execute(func() (struct{}, error) { return struct{}{}, errDown })
-	serialAndParallel(b, "gobreaker", func() { _, _ = gb.Execute(nopT) })
+	benchtest.SerialAndParallel(b, "gobreaker", func() { _, _ = gb.Execute(nopT) })
 	cb := fscb.NewBuilder[any]().WithDelay(time.Hour).Build()
 	cb.Open()
 	fs := failsafe.With[any](cb)
-	serialAndParallel(b, "failsafe-go", func() { _ = fs.Run(nopE) })
+	benchtest.SerialAndParallel(b, "failsafe-go", func() { _ = fs.Run(nopE) })
 	ea := eapache.New(1, 1, time.Hour)
 	_ = ea.Run(func() error { return errDown })
-	serialAndParallel(b, "eapache", func() { _ = ea.Run(nopE) })
+	benchtest.SerialAndParallel(b, "eapache", func() { _ = ea.Run(nopE) })
 }

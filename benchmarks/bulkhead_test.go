@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sync/semaphore"
 
 	"github.com/watertight-go/watertight/bulkhead"
+	"github.com/watertight-go/watertight/internal/benchtest"
 )
 
 // bulkheads returns each library's bulkhead of limit calls as a Do.
@@ -69,7 +70,7 @@ func bulkheads(limit int) []struct {
 func BenchmarkBulkheadUncontended(b *testing.B) {
 	ctx := context.Background()
 	for _, c := range bulkheads(64) {
-		serialAndParallel(b, c.name, func() { _ = c.do(ctx, nop) })
+		benchtest.SerialAndParallel(b, c.name, func() { _ = c.do(ctx, nop) })
 	}
 }
 

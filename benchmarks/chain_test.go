@@ -15,6 +15,7 @@ import (
 	"github.com/watertight-go/watertight"
 	"github.com/watertight-go/watertight/breaker"
 	"github.com/watertight-go/watertight/bulkhead"
+	"github.com/watertight-go/watertight/internal/benchtest"
 	"github.com/watertight-go/watertight/timeout"
 )
 
@@ -27,19 +28,19 @@ func BenchmarkChain(b *testing.B) {
 		breaker.MustNew(breaker.Config{WindowCalls: 100}),
 		bulkhead.MustNew(bulkhead.Config{MaxConcurrent: 64}),
 	)
-	serialAndParallel(b, "watertight", func() { _ = wt.Do(ctx, nop) })
+	benchtest.SerialAndParallel(b, "watertight", func() { _ = wt.Do(ctx, nop) })
 
 	fs := failsafe.With[any](
 		fstimeout.New[any](time.Second),
 		fscb.NewBuilder[any]().WithFailureThresholdRatio(50, 100).Build(),
 		fsbulkhead.New[any](64),
 	)
-	serialAndParallel(b, "failsafe-go", func() { _ = fs.Run(nopE) })
+	benchtest.SerialAndParallel(b, "failsafe-go", func() { _ = fs.Run(nopE) })
 
 	// By hand: what a careful Go programmer writes without a library.
 	gb := gobreaker.NewCircuitBreaker[struct{}](gobreaker.Settings{})
 	sem := semaphore.NewWeighted(64)
-	serialAndParallel(b, "hand-made", func() {
+	benchtest.SerialAndParallel(b, "hand-made", func() {
 		tctx, cancel := context.WithTimeoutCause(ctx, time.Second, errCause)
 		defer cancel()
 		_, _ = gb.Execute(func() (struct{}, error) {

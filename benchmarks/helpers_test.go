@@ -23,23 +23,6 @@ func nopE() error { return nil }
 // yield is the work of a contended call: long enough that others queue.
 func yield(context.Context) error { runtime.Gosched(); return nil }
 
-func serialAndParallel(b *testing.B, name string, op func()) {
-	b.Run(name, func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			op()
-		}
-	})
-	b.Run(name+"/parallel", func(b *testing.B) {
-		b.ReportAllocs()
-		b.RunParallel(func(pb *testing.PB) {
-			for pb.Next() {
-				op()
-			}
-		})
-	})
-}
-
 // contended runs op from 16 goroutines per CPU, so that most callers wait.
 func contended(b *testing.B, name string, op func()) {
 	b.Run(name, func(b *testing.B) {

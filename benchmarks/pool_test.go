@@ -10,6 +10,7 @@ import (
 	"github.com/panjf2000/ants/v2"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/watertight-go/watertight/internal/benchtest"
 	"github.com/watertight-go/watertight/pool"
 )
 
@@ -132,23 +133,23 @@ func BenchmarkPoolDo(b *testing.B) {
 	ctx := context.Background()
 	p := pool.MustNew(pool.Config{Workers: poolWorkers, QueueSize: poolQueue})
 	defer p.Close(ctx)
-	serialAndParallel(b, "watertight", func() { _ = p.Do(ctx, nop) })
+	benchtest.SerialAndParallel(b, "watertight", func() { _ = p.Do(ctx, nop) })
 
 	pp := pond.NewPool(poolWorkers, pond.WithQueueSize(poolQueue))
 	defer pp.StopAndWait()
-	serialAndParallel(b, "pond", func() { _ = pp.SubmitErr(nopE).Wait() })
+	benchtest.SerialAndParallel(b, "pond", func() { _ = pp.SubmitErr(nopE).Wait() })
 
 	ap, err := ants.NewPool(poolWorkers)
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer ap.Release()
-	serialAndParallel(b, "ants", func() {
+	benchtest.SerialAndParallel(b, "ants", func() {
 		done := make(chan error, 1)
 		_ = ap.Submit(func() { done <- nop(ctx) })
 		<-done
 	})
-	serialAndParallel(b, "goroutine+chan", func() {
+	benchtest.SerialAndParallel(b, "goroutine+chan", func() {
 		done := make(chan error, 1)
 		go func() { done <- nop(ctx) }()
 		<-done

@@ -10,6 +10,7 @@ import (
 	"github.com/failsafe-go/failsafe-go"
 	fstimeout "github.com/failsafe-go/failsafe-go/timeout"
 
+	"github.com/watertight-go/watertight/internal/benchtest"
 	"github.com/watertight-go/watertight/timeout"
 )
 
@@ -19,16 +20,16 @@ var errCause = errors.New("deadline")
 func BenchmarkTimeout(b *testing.B) {
 	ctx := context.Background()
 	coop := timeout.MustNew(timeout.Config{Duration: time.Second})
-	serialAndParallel(b, "watertight", func() { _ = coop.Do(ctx, nop) })
+	benchtest.SerialAndParallel(b, "watertight", func() { _ = coop.Do(ctx, nop) })
 	abandon := timeout.MustNew(timeout.Config{Duration: time.Second, Abandon: true})
-	serialAndParallel(b, "watertight-abandon", func() { _ = abandon.Do(ctx, nop) })
-	serialAndParallel(b, "context-WithTimeoutCause", func() {
+	benchtest.SerialAndParallel(b, "watertight-abandon", func() { _ = abandon.Do(ctx, nop) })
+	benchtest.SerialAndParallel(b, "context-WithTimeoutCause", func() {
 		tctx, cancel := context.WithTimeoutCause(ctx, time.Second, errCause)
 		_ = nop(tctx)
 		cancel()
 	})
 	fs := failsafe.With[any](fstimeout.New[any](time.Second))
-	serialAndParallel(b, "failsafe-go", func() { _ = fs.Run(nopE) })
+	benchtest.SerialAndParallel(b, "failsafe-go", func() { _ = fs.Run(nopE) })
 	ea := deadline.New(time.Second)
-	serialAndParallel(b, "eapache", func() { _ = ea.Run(func(<-chan struct{}) error { return nil }) })
+	benchtest.SerialAndParallel(b, "eapache", func() { _ = ea.Run(func(<-chan struct{}) error { return nil }) })
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/cenkalti/backoff/v4"
 
 	"github.com/watertight-go/watertight/breaker"
+	"github.com/watertight-go/watertight/internal/benchtest"
 )
 
 // The floors: the call itself, with nothing around it, and the call plus
@@ -17,23 +18,6 @@ import (
 // (sony/gobreaker) are compared in the benchmarks/ module.
 
 func nop(context.Context) error { return nil }
-
-func serialAndParallel(b *testing.B, name string, op func()) {
-	b.Run(name, func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			op()
-		}
-	})
-	b.Run(name+"/parallel", func(b *testing.B) {
-		b.ReportAllocs()
-		b.RunParallel(func(pb *testing.PB) {
-			for pb.Next() {
-				op()
-			}
-		})
-	})
-}
 
 func BenchmarkClosed(b *testing.B) {
 	ctx := context.Background()
@@ -46,11 +30,11 @@ func BenchmarkClosed(b *testing.B) {
 		{"count-window+slow-calls", breaker.Config{WindowCalls: 100, SlowCall: time.Second}},
 	} {
 		br := breaker.MustNew(c.cfg)
-		serialAndParallel(b, c.name, func() { _ = br.Do(ctx, nop) })
+		benchtest.SerialAndParallel(b, c.name, func() { _ = br.Do(ctx, nop) })
 	}
-	serialAndParallel(b, "floor=direct-call", func() { _ = nop(ctx) })
+	benchtest.SerialAndParallel(b, "floor=direct-call", func() { _ = nop(ctx) })
 	var shared atomic.Int64
-	serialAndParallel(b, "floor=call+shared-atomic-add", func() { shared.Add(1); _ = nop(ctx) })
+	benchtest.SerialAndParallel(b, "floor=call+shared-atomic-add", func() { shared.Add(1); _ = nop(ctx) })
 }
 
 func BenchmarkOpenRejection(b *testing.B) {
@@ -60,12 +44,12 @@ func BenchmarkOpenRejection(b *testing.B) {
 	if br.State() != breaker.Open {
 		b.Fatal("not open")
 	}
-	serialAndParallel(b, "open", func() { _ = br.Do(ctx, nop) })
+	benchtest.SerialAndParallel(b, "open", func() { _ = br.Do(ctx, nop) })
 }
 
 func BenchmarkAllow(b *testing.B) {
 	br := breaker.MustNew(breaker.Config{WindowCalls: 100})
-	serialAndParallel(b, "count-window", func() {
+	benchtest.SerialAndParallel(b, "count-window", func() {
 		done, _ := br.Allow()
 		done(nil)
 	})
@@ -73,7 +57,7 @@ func BenchmarkAllow(b *testing.B) {
 
 func BenchmarkStats(b *testing.B) {
 	br := breaker.MustNew(breaker.Config{})
-	serialAndParallel(b, "time-window", func() { _ = br.Stats() })
+	benchtest.SerialAndParallel(b, "time-window", func() { _ = br.Stats() })
 }
 
 var errBenchDown = errDown

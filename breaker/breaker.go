@@ -10,6 +10,7 @@ import (
 	"github.com/cenkalti/backoff/v4"
 
 	"github.com/watertight-go/watertight"
+	"github.com/watertight-go/watertight/internal/monotime"
 	"github.com/watertight-go/watertight/internal/rejection"
 )
 
@@ -116,12 +117,12 @@ func noop(error) {}
 // State returns the breaker's state now. Like every call, it applies the
 // transitions that time has made due: an open period that ended, a
 // half-open that timed out.
-func (b *Breaker) State() State { return b.current(monotime()).state }
+func (b *Breaker) State() State { return b.current(monotime.Now()).state }
 
 // Reset closes the breaker with an empty window, whatever its state.
 func (b *Breaker) Reset() {
 	b.mu.Lock()
-	b.installLocked(b.cur.Load(), Closed, ReasonReset, monotime())
+	b.installLocked(b.cur.Load(), Closed, ReasonReset, monotime.Now())
 	b.mu.Unlock()
 	b.deliver()
 }
@@ -147,11 +148,11 @@ func (b *Breaker) admit() (p *period, start int64, err error) {
 	p = b.cur.Load()
 	if p.state == Closed { // the hot path: one atomic load
 		if b.s.SlowCall > 0 {
-			start = monotime()
+			start = monotime.Now()
 		}
 		return p, start, nil
 	}
-	now := monotime()
+	now := monotime.Now()
 	for {
 		p = b.current(now)
 		switch p.state {
@@ -213,7 +214,7 @@ func (b *Breaker) ignore(p *period) {
 func (b *Breaker) record(p *period, start int64, o outcome) {
 	var now int64
 	if b.s.SlowCall > 0 || b.s.window > 0 || p.state == HalfOpen {
-		now = monotime()
+		now = monotime.Now()
 		if b.s.SlowCall > 0 && time.Duration(now-start) >= b.s.SlowCall {
 			o |= slow
 			b.slowCalls.Add(1)
@@ -233,7 +234,7 @@ func (b *Breaker) record(p *period, start int64, o outcome) {
 		}
 		if reason, trip := b.trips(p.win.counts(now)); trip {
 			if now == 0 { // a count window without slow calls reads the clock only now
-				now = monotime()
+				now = monotime.Now()
 			}
 			b.transition(p, Open, reason, now)
 		}
@@ -248,9 +249,9 @@ func (b *Breaker) record(p *period, start int64, o outcome) {
 		if p.reported.Add(1) == b.s.halfOpenCalls {
 			f, s := p.probeFailures.Load(), p.probeSlows.Load()
 			switch {
-			case b.rate(f, b.s.halfOpenCalls) >= b.s.FailureRate:
+			case rate(f, b.s.halfOpenCalls) >= b.s.FailureRate:
 				b.transition(p, Open, ReasonProbesFailed, now)
-			case b.s.SlowCall > 0 && b.rate(s, b.s.halfOpenCalls) >= b.s.SlowCallRate:
+			case b.s.SlowCall > 0 && rate(s, b.s.halfOpenCalls) >= b.s.SlowCallRate:
 				b.transition(p, Open, ReasonProbesSlow, now)
 			default:
 				b.transition(p, Closed, ReasonProbesPassed, now)
@@ -264,9 +265,9 @@ func (b *Breaker) trips(c counts) (Reason, bool) {
 	switch {
 	case c.calls < b.s.minCalls:
 		return "", false
-	case b.rate(c.failures, c.calls) >= b.s.FailureRate:
+	case rate(c.failures, c.calls) >= b.s.FailureRate:
 		return ReasonFailureRate, true
-	case b.s.SlowCall > 0 && b.rate(c.slows, c.calls) >= b.s.SlowCallRate:
+	case b.s.SlowCall > 0 && rate(c.slows, c.calls) >= b.s.SlowCallRate:
 		return ReasonSlowCallRate, true
 	}
 	return "", false
@@ -274,7 +275,7 @@ func (b *Breaker) trips(c counts) (Reason, bool) {
 
 // rate divides: a correctly rounded quotient compares exactly with a rate
 // written as a decimal (3/10 >= 0.3), where n >= r*calls may not.
-func (*Breaker) rate(n, calls int64) float64 { return float64(n) / float64(calls) }
+func rate(n, calls int64) float64 { return float64(n) / float64(calls) }
 
 // transition moves the breaker from period from to state to, unless
 // another call already moved it on.

@@ -101,11 +101,3 @@ type sharedRejection struct {
 	err      *OpenError
 	from, to int64
 }
-
-// epoch anchors monotime.
-var epoch = time.Now()
-
-// monotime reads the monotonic clock alone, as nanoseconds since epoch;
-// it is about a third cheaper than time.Now, which also reads the wall
-// clock.
-func monotime() int64 { return int64(time.Since(epoch)) }

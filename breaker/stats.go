@@ -1,6 +1,10 @@
 package breaker
 
-import "time"
+import (
+	"time"
+
+	"github.com/watertight-go/watertight/internal/monotime"
+)
 
 // Stats is a snapshot of a Breaker.
 type Stats struct {
@@ -32,7 +36,7 @@ type Stats struct {
 // time has made due. It holds the breaker's lock for a moment, to read
 // the totals of calls consistently.
 func (b *Breaker) Stats() Stats {
-	now := monotime()
+	now := monotime.Now()
 	p := b.current(now)
 	st := Stats{
 		State:        p.state,
@@ -60,9 +64,9 @@ func (b *Breaker) Stats() Stats {
 		c := p.win.counts(now)
 		st.WindowCalls, st.WindowFailures, st.WindowSlowCalls = c.calls, c.failures, c.slows
 		if c.calls >= b.s.minCalls && c.calls > 0 {
-			st.FailureRate = b.rate(c.failures, c.calls)
+			st.FailureRate = rate(c.failures, c.calls)
 			if b.s.SlowCall > 0 {
-				st.SlowCallRate = b.rate(c.slows, c.calls)
+				st.SlowCallRate = rate(c.slows, c.calls)
 			}
 		}
 	case HalfOpen:

@@ -12,6 +12,7 @@ import (
 
 	"github.com/watertight-go/watertight"
 	"github.com/watertight-go/watertight/breaker"
+	"github.com/watertight-go/watertight/internal/monotime"
 	"github.com/watertight-go/watertight/internal/rejection"
 )
 
@@ -127,7 +128,7 @@ func (h *Hosts) RoundTrip(req *http.Request) (*http.Response, error) {
 
 // done ends a call to the host.
 func (e *host) done() {
-	e.lastUsed.Store(monotime())
+	e.lastUsed.Store(monotime.Now())
 	e.inFlight.Add(-1)
 }
 
@@ -154,7 +155,7 @@ func (h *Hosts) add(key hostKey) (*host, error) {
 		return e, nil // another request added it meanwhile
 	}
 	hosts := make(map[hostKey]*host, len(old)+1)
-	now := monotime()
+	now := monotime.Now()
 	for k, e := range old {
 		if len(old) >= h.maxHosts && h.droppable(e, now) {
 			continue
@@ -211,16 +212,10 @@ type HostStats struct {
 func (h *Hosts) Stats() []HostStats {
 	hosts := *h.hosts.Load()
 	out := make([]HostStats, 0, len(hosts))
-	now := monotime()
+	now := monotime.Now()
 	for k, e := range hosts {
 		out = append(out, HostStats{Host: k.String(), Policy: e.policy, InFlight: e.inFlight.Load(), Idle: time.Duration(now - e.lastUsed.Load())})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Host < out[j].Host })
 	return out
 }
-
-// epoch anchors monotime.
-var epoch = time.Now()
-
-// monotime reads the monotonic clock alone, as nanoseconds since epoch.
-func monotime() int64 { return int64(time.Since(epoch)) }

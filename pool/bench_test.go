@@ -5,6 +5,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/watertight-go/watertight/internal/benchtest"
 	"github.com/watertight-go/watertight/pool"
 )
 
@@ -83,11 +84,11 @@ func BenchmarkDo(b *testing.B) {
 	ctx := context.Background()
 	p := pool.MustNew(pool.Config{Workers: benchWorkers, QueueSize: benchQueue})
 	defer p.Close(ctx)
-	serialAndParallel(b, "pool", func() { _ = p.Do(ctx, nop) })
+	benchtest.SerialAndParallel(b, "pool", func() { _ = p.Do(ctx, nop) })
 
 	floor := newChanPool(benchWorkers, benchQueue)
 	defer floor.close()
-	serialAndParallel(b, "floor=chan-of-func", func() {
+	benchtest.SerialAndParallel(b, "floor=chan-of-func", func() {
 		done := make(chan error, 1)
 		floor.tasks <- func() { done <- nop(ctx) }
 		<-done
@@ -100,11 +101,11 @@ func BenchmarkGoWait(b *testing.B) {
 	ctx := context.Background()
 	p := pool.MustNew(pool.Config{Workers: benchWorkers, QueueSize: benchQueue})
 	defer p.Close(ctx)
-	serialAndParallel(b, "pool", func() {
+	benchtest.SerialAndParallel(b, "pool", func() {
 		f, _ := pool.Go(ctx, p, answer)
 		_, _ = f.Wait(ctx)
 	})
-	serialAndParallel(b, "floor=goroutine+chan", func() {
+	benchtest.SerialAndParallel(b, "floor=goroutine+chan", func() {
 		done := make(chan int, 1)
 		go func() { v, _ := answer(ctx); done <- v }()
 		<-done
@@ -114,26 +115,9 @@ func BenchmarkGoWait(b *testing.B) {
 func BenchmarkStats(b *testing.B) {
 	p := pool.MustNew(pool.Config{Workers: benchWorkers, QueueSize: benchQueue})
 	defer p.Close(context.Background())
-	serialAndParallel(b, "pool", func() { _ = p.Stats() })
+	benchtest.SerialAndParallel(b, "pool", func() { _ = p.Stats() })
 }
 
 func nop(context.Context) error { return nil }
 
 func answer(context.Context) (int, error) { return 42, nil }
-
-func serialAndParallel(b *testing.B, name string, op func()) {
-	b.Run(name, func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			op()
-		}
-	})
-	b.Run(name+"/parallel", func(b *testing.B) {
-		b.ReportAllocs()
-		b.RunParallel(func(pb *testing.PB) {
-			for pb.Next() {
-				op()
-			}
-		})
-	})
-}

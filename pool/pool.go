@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/watertight-go/watertight/internal/monotime"
 	"github.com/watertight-go/watertight/internal/rejection"
 	"github.com/watertight-go/watertight/poolwait"
 )
@@ -16,7 +17,6 @@ import (
 type Pool struct {
 	// Set by New, read-only after.
 	name      string
-	queueSize int
 	onPanic   func(PanicEvent)
 	full      error         // errFull, named
 	closedErr error         // errClosed, named
@@ -63,14 +63,6 @@ type task struct {
 	enq int64                 // when it was queued (monotime), for the wait histogram
 }
 
-// epoch anchors monotime.
-var epoch = time.Now()
-
-// monotime reads the monotonic clock alone, as nanoseconds since epoch:
-// time.Since on a monotonic Time skips the wall clock that time.Now also
-// reads, which makes it about a third cheaper.
-func monotime() int64 { return int64(time.Since(epoch)) }
-
 // job is a task whose result someone waits for.
 type job interface {
 	// claim is called before the task runs; false means the waiter left
@@ -90,7 +82,6 @@ func New(cfg Config) (*Pool, error) {
 	}
 	p := &Pool{
 		name:      cfg.Name,
-		queueSize: cfg.QueueSize,
 		onPanic:   cfg.OnPanic,
 		full:      rejection.Name(errFull, cfg.Name),
 		closedErr: rejection.Name(errClosed, cfg.Name),
@@ -154,7 +145,7 @@ func (p *Pool) send(ctx context.Context, fn func(context.Context), j job, wait b
 		p.rejected.Add(1)
 		return p.closedErr
 	}
-	t := task{ctx: ctx, fn: fn, job: j, enq: monotime()}
+	t := task{ctx: ctx, fn: fn, job: j, enq: monotime.Now()}
 	select {
 	case p.tasks <- t:
 		p.submitted.Add(1)
@@ -226,7 +217,7 @@ func (p *Pool) runTasks(slot *workerSlot) (closed bool) {
 	defer func() {
 		if running {
 			slot.busy.Store(false)
-			p.run.Observe(time.Duration(monotime() - start))
+			p.run.Observe(time.Duration(monotime.Now() - start))
 			p.taskPanicked(slot, t, recover())
 		}
 	}()
@@ -243,7 +234,7 @@ func (p *Pool) runTasks(slot *workerSlot) (closed bool) {
 			return true
 		}
 		if now == 0 {
-			now = monotime()
+			now = monotime.Now()
 		}
 		start = now
 		p.wait.Observe(time.Duration(start - t.enq))
@@ -259,7 +250,7 @@ func (p *Pool) runTasks(slot *workerSlot) (closed bool) {
 		}
 		running = false
 		slot.busy.Store(false)
-		now = monotime()
+		now = monotime.Now()
 		p.run.Observe(time.Duration(now - start))
 		if t.job != nil {
 			t.job.finish(nil, nil, false)

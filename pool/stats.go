@@ -26,7 +26,7 @@ func (p *Pool) Stats() Stats {
 	st := Stats{
 		Workers:   len(p.slots),
 		Queued:    len(p.tasks),
-		QueueSize: p.queueSize,
+		QueueSize: cap(p.tasks),
 		Submitted: p.submitted.Load(),
 		Rejected:  p.rejected.Load(),
 		Canceled:  p.canceled.Load(),

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"time"
 
+	"github.com/watertight-go/watertight/internal/fakesql"
 	"github.com/watertight-go/watertight/poolwait"
 )
 
@@ -78,7 +79,7 @@ func ExampleConnWaits() {
 // NewDB samples a database/sql pool: how full it is, and how long
 // checkouts waited since the previous sample.
 func ExampleNewDB() {
-	db := sql.OpenDB(fakeConnector{}) // your *sql.DB
+	db := sql.OpenDB(fakesql.Connector{}) // your *sql.DB
 	defer db.Close()
 	db.SetMaxOpenConns(4)
 	conn, _ := db.Conn(context.Background()) // a request holding a connection

@@ -1,10 +1,7 @@
 package poolwait_test
 
 import (
-	"context"
 	"database/sql"
-	"database/sql/driver"
-	"errors"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -12,30 +9,13 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/watertight-go/watertight/internal/fakesql"
 	"github.com/watertight-go/watertight/poolwait"
 )
 
-// The pool under test is database/sql's own; the driver below is the
-// least that lets it open connections.
-
-type fakeConnector struct{}
-
-func (fakeConnector) Connect(context.Context) (driver.Conn, error) { return fakeConn{}, nil }
-func (fakeConnector) Driver() driver.Driver                        { return fakeDriver{} }
-
-type fakeDriver struct{}
-
-func (fakeDriver) Open(string) (driver.Conn, error) { return fakeConn{}, nil }
-
-type fakeConn struct{}
-
-func (fakeConn) Prepare(string) (driver.Stmt, error) { return nil, errors.New("not supported") }
-func (fakeConn) Close() error                        { return nil }
-func (fakeConn) Begin() (driver.Tx, error)           { return nil, errors.New("not supported") }
-
 func TestDBReportsCheckoutWaitsAndDeltas(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		db := sql.OpenDB(fakeConnector{})
+		db := sql.OpenDB(fakesql.Connector{})
 		defer db.Close()
 		db.SetMaxOpenConns(2)
 

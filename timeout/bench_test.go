@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/watertight-go/watertight/internal/benchtest"
 	"github.com/watertight-go/watertight/timeout"
 )
 
@@ -15,30 +16,14 @@ func fast(context.Context) error { return nil }
 
 // serialAndParallel benchmarks op from one goroutine, then from
 // GOMAXPROCS goroutines at once.
-func serialAndParallel(b *testing.B, name string, op func()) {
-	b.Run(name, func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			op()
-		}
-	})
-	b.Run(name+"/parallel", func(b *testing.B) {
-		b.ReportAllocs()
-		b.RunParallel(func(pb *testing.PB) {
-			for pb.Next() {
-				op()
-			}
-		})
-	})
-}
 
 // Cooperative Do beside its floor: a bare context.WithTimeoutCause, the
 // call, and cancel.
 func BenchmarkCooperative(b *testing.B) {
 	ctx := context.Background()
 	to := timeout.MustNew(timeout.Config{Duration: time.Second})
-	serialAndParallel(b, "timeout", func() { _ = to.Do(ctx, fast) })
-	serialAndParallel(b, "floor=WithTimeoutCause", func() {
+	benchtest.SerialAndParallel(b, "timeout", func() { _ = to.Do(ctx, fast) })
+	benchtest.SerialAndParallel(b, "floor=WithTimeoutCause", func() {
 		tctx, cancel := context.WithTimeoutCause(ctx, time.Second, errFloorCause)
 		_ = fast(tctx)
 		cancel()
@@ -49,8 +34,8 @@ func BenchmarkCooperative(b *testing.B) {
 func BenchmarkAbandon(b *testing.B) {
 	ctx := context.Background()
 	to := timeout.MustNew(timeout.Config{Duration: time.Second, Abandon: true})
-	serialAndParallel(b, "timeout", func() { _ = to.Do(ctx, fast) })
-	serialAndParallel(b, "floor=goroutine+select", func() {
+	benchtest.SerialAndParallel(b, "timeout", func() { _ = to.Do(ctx, fast) })
+	benchtest.SerialAndParallel(b, "floor=goroutine+select", func() {
 		tctx, cancel := context.WithTimeout(ctx, time.Second)
 		defer cancel()
 		done := make(chan error, 1)
@@ -65,5 +50,5 @@ func BenchmarkAbandon(b *testing.B) {
 // The package-level Do beside the same floor.
 func BenchmarkPackageDo(b *testing.B) {
 	ctx := context.Background()
-	serialAndParallel(b, "timeout.Do", func() { _ = timeout.Do(ctx, time.Second, fast) })
+	benchtest.SerialAndParallel(b, "timeout.Do", func() { _ = timeout.Do(ctx, time.Second, fast) })
 }

@@ -43,10 +43,9 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 
-	"github.com/watertight-go/watertight"
 	"github.com/watertight-go/watertight/breaker"
 	"github.com/watertight-go/watertight/bulkhead"
-	"github.com/watertight-go/watertight/httpguard"
+	"github.com/watertight-go/watertight/internal/instances"
 	"github.com/watertight-go/watertight/pool"
 	"github.com/watertight-go/watertight/poolwait"
 	"github.com/watertight-go/watertight/timeout"
@@ -70,13 +69,13 @@ type distKey struct {
 }
 
 // Register creates the instruments on mp's meter for this package and
-// observes instances (see Add for what they may be).
-func Register(mp metric.MeterProvider, instances ...any) (*Adapter, error) {
+// observes values (see Add for what they may be).
+func Register(mp metric.MeterProvider, values ...any) (*Adapter, error) {
 	if mp == nil {
 		return nil, errors.New("watertightotel: Register: nil MeterProvider")
 	}
 	a := &Adapter{prev: map[distKey]poolwait.Stats{}, dbs: map[*poolwait.DB]string{}}
-	if err := a.Add(instances...); err != nil {
+	if err := a.Add(values...); err != nil {
 		return nil, err
 	}
 	meter := mp.Meter("github.com/watertight-go/watertight/contrib/otel")
@@ -93,21 +92,13 @@ func Register(mp metric.MeterProvider, instances ...any) (*Adapter, error) {
 // Add observes more instances: *bulkhead.Bulkhead, *timeout.Timeout,
 // *pool.Pool, *breaker.Breaker, *httpguard.Hosts (every host's policies),
 // *poolwait.ConnWaits, or a Chain of these.
-func (a *Adapter) Add(instances ...any) error {
-	for _, in := range instances {
-		switch v := in.(type) {
-		case *bulkhead.Bulkhead, *timeout.Timeout, *pool.Pool, *breaker.Breaker,
-			*httpguard.Hosts, *poolwait.ConnWaits, interface{ Unwrap() []watertight.Policy }:
-			if isNil(v) {
-				return fmt.Errorf("watertightotel: Add: nil %T", in)
-			}
-		default:
-			return fmt.Errorf("watertightotel: cannot observe %T", in)
-		}
+func (a *Adapter) Add(values ...any) error {
+	if err := instances.Check("watertightotel: Add", values); err != nil {
+		return err
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	a.sources = append(a.sources, instances...)
+	a.sources = append(a.sources, values...)
 	return nil
 }
 
@@ -127,29 +118,11 @@ func (a *Adapter) AddDB(name string, db *poolwait.DB) error {
 // Unregister stops observing.
 func (a *Adapter) Unregister() error { return a.reg.Unregister() }
 
-func isNil(v any) bool {
-	switch v := v.(type) {
-	case *bulkhead.Bulkhead:
-		return v == nil
-	case *timeout.Timeout:
-		return v == nil
-	case *pool.Pool:
-		return v == nil
-	case *breaker.Breaker:
-		return v == nil
-	case *httpguard.Hosts:
-		return v == nil
-	case *poolwait.ConnWaits:
-		return v == nil
-	}
-	return v == nil
-}
-
 func (a *Adapter) observe(_ context.Context, o metric.Observer) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	for _, s := range a.sources {
-		a.observeOne(o, s)
+		instances.Walk(s, func(v any) { a.observeOne(o, v) })
 	}
 	for db, name := range a.dbs {
 		st, attrs := db.Stats(), named(name)
@@ -163,6 +136,8 @@ func (a *Adapter) observe(_ context.Context, o metric.Observer) error {
 	return nil
 }
 
+// observeOne reports one instance (instances.Walk finds those inside
+// chains and per-host transports).
 func (a *Adapter) observeOne(o metric.Observer, s any) {
 	in := &a.in
 	switch s := s.(type) {
@@ -219,14 +194,6 @@ func (a *Adapter) observeOne(o metric.Observer, s any) {
 	case *poolwait.ConnWaits:
 		for _, h := range s.Stats() {
 			a.observeDist(o, in.connWait, distKey{s, h.Host}, h.Wait, h.Host)
-		}
-	case *httpguard.Hosts:
-		for _, h := range s.Stats() {
-			a.observeOne(o, h.Policy)
-		}
-	case interface{ Unwrap() []watertight.Policy }:
-		for _, p := range s.Unwrap() {
-			a.observeOne(o, p)
 		}
 	}
 }

@@ -3,7 +3,6 @@ package watertightotel_test
 import (
 	"context"
 	"database/sql"
-	"database/sql/driver"
 	"errors"
 	"fmt"
 	"testing"
@@ -20,6 +19,7 @@ import (
 	"github.com/watertight-go/watertight"
 	"github.com/watertight-go/watertight/breaker"
 	"github.com/watertight-go/watertight/bulkhead"
+	"github.com/watertight-go/watertight/internal/fakesql"
 	"github.com/watertight-go/watertight/pool"
 	"github.com/watertight-go/watertight/poolwait"
 
@@ -140,7 +140,7 @@ func TestRegisterBadInput(t *testing.T) {
 	mp := sdkmetric.NewMeterProvider()
 	defer mp.Shutdown(context.Background())
 	_, err = watertightotel.Register(mp, 42)
-	assert.EqualError(t, err, "watertightotel: cannot observe int")
+	assert.EqualError(t, err, "watertightotel: Add: cannot read int")
 	var b *bulkhead.Bulkhead
 	_, err = watertightotel.Register(mp, b)
 	assert.EqualError(t, err, "watertightotel: Add: nil *bulkhead.Bulkhead")
@@ -175,19 +175,8 @@ func BenchmarkCollect1000(b *testing.B) {
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*1000), "ns/instance")
 }
 
-type fakeConnector struct{}
-
-func (fakeConnector) Connect(context.Context) (driver.Conn, error) { return fakeConn{}, nil }
-func (fakeConnector) Driver() driver.Driver                        { return nil }
-
-type fakeConn struct{}
-
-func (fakeConn) Prepare(string) (driver.Stmt, error) { return nil, errors.New("not supported") }
-func (fakeConn) Close() error                        { return nil }
-func (fakeConn) Begin() (driver.Tx, error)           { return nil, errors.New("not supported") }
-
 func TestDatabasePool(t *testing.T) {
-	db := sql.OpenDB(fakeConnector{})
+	db := sql.OpenDB(fakesql.Connector{})
 	defer db.Close()
 	db.SetMaxOpenConns(3)
 	conn, err := db.Conn(context.Background())

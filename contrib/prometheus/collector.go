@@ -43,10 +43,10 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/watertight-go/watertight"
 	"github.com/watertight-go/watertight/breaker"
 	"github.com/watertight-go/watertight/bulkhead"
 	"github.com/watertight-go/watertight/httpguard"
+	"github.com/watertight-go/watertight/internal/instances"
 	"github.com/watertight-go/watertight/pool"
 	"github.com/watertight-go/watertight/poolwait"
 	"github.com/watertight-go/watertight/timeout"
@@ -67,21 +67,13 @@ func NewCollector() *Collector { return &Collector{dbs: map[*poolwait.DB]string{
 // *pool.Pool, *breaker.Breaker, *httpguard.Hosts (every host's policies,
 // looked into through Chain), *poolwait.ConnWaits, or a Chain of these. It
 // returns an error for anything else, and for nil.
-func (c *Collector) Add(instances ...any) error {
-	for _, in := range instances {
-		switch in.(type) {
-		case *bulkhead.Bulkhead, *timeout.Timeout, *pool.Pool, *breaker.Breaker,
-			*httpguard.Hosts, *poolwait.ConnWaits, interface{ Unwrap() []watertight.Policy }:
-		default:
-			return fmt.Errorf("watertightprom: cannot collect %T", in)
-		}
-		if isNil(in) {
-			return fmt.Errorf("watertightprom: Add: nil %T", in)
-		}
+func (c *Collector) Add(values ...any) error {
+	if err := instances.Check("watertightprom: Add", values); err != nil {
+		return err
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.sources = append(c.sources, instances...)
+	c.sources = append(c.sources, values...)
 	return nil
 }
 
@@ -96,24 +88,6 @@ func (c *Collector) AddDB(name string, db *poolwait.DB) error {
 	defer c.mu.Unlock()
 	c.dbs[db] = name
 	return nil
-}
-
-func isNil(v any) bool {
-	switch v := v.(type) {
-	case *bulkhead.Bulkhead:
-		return v == nil
-	case *timeout.Timeout:
-		return v == nil
-	case *pool.Pool:
-		return v == nil
-	case *breaker.Breaker:
-		return v == nil
-	case *httpguard.Hosts:
-		return v == nil
-	case *poolwait.ConnWaits:
-		return v == nil
-	}
-	return v == nil
 }
 
 // Describe sends the descriptions of every metric the Collector may
@@ -141,30 +115,27 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	}
 }
 
-// collect sends the metrics of one instance, looking into chains and
-// per-host transports.
-func collect(ch chan<- prometheus.Metric, s any) {
-	switch s := s.(type) {
-	case *bulkhead.Bulkhead:
-		collectBulkhead(ch, s.Name(), s.Stats())
-	case *timeout.Timeout:
-		collectTimeout(ch, s.Name(), s.Stats())
-	case *pool.Pool:
-		collectPool(ch, s.Name(), s.Stats())
-	case *breaker.Breaker:
-		collectBreaker(ch, s.Name(), s.Stats())
-	case *poolwait.ConnWaits:
-		for _, h := range s.Stats() {
-			collectConnWaits(ch, h)
+// collect sends the metrics of one instance and of the instances inside
+// it.
+func collect(ch chan<- prometheus.Metric, v any) {
+	instances.Walk(v, func(v any) {
+		switch v := v.(type) {
+		case *bulkhead.Bulkhead:
+			collectBulkhead(ch, v.Name(), v.Stats())
+		case *timeout.Timeout:
+			collectTimeout(ch, v.Name(), v.Stats())
+		case *pool.Pool:
+			collectPool(ch, v.Name(), v.Stats())
+		case *breaker.Breaker:
+			collectBreaker(ch, v.Name(), v.Stats())
+		case *poolwait.ConnWaits:
+			for _, h := range v.Stats() {
+				collectConnWaits(ch, h)
+			}
+		case *httpguard.Hosts:
+			for _, h := range v.Stats() {
+				ch <- gauge(hostInFlight, float64(h.InFlight), h.Host)
+			}
 		}
-	case *httpguard.Hosts:
-		for _, h := range s.Stats() {
-			ch <- gauge(hostInFlight, float64(h.InFlight), h.Host)
-			collect(ch, h.Policy)
-		}
-	case interface{ Unwrap() []watertight.Policy }:
-		for _, p := range s.Unwrap() {
-			collect(ch, p)
-		}
-	}
+	})
 }

@@ -120,7 +120,7 @@ func TestMetricsPassTheLinter(t *testing.T) {
 
 func TestAddRejectsWhatItCannotCollect(t *testing.T) {
 	c := watertightprom.NewCollector()
-	assert.EqualError(t, c.Add("x"), "watertightprom: cannot collect string")
+	assert.EqualError(t, c.Add("x"), "watertightprom: Add: cannot read string")
 	var b *bulkhead.Bulkhead
 	assert.EqualError(t, c.Add(b), "watertightprom: Add: nil *bulkhead.Bulkhead")
 	assert.EqualError(t, c.AddDB("db", nil), `watertightprom: AddDB: nil *poolwait.DB for "db"`)

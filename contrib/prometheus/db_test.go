@@ -3,32 +3,20 @@ package watertightprom_test
 import (
 	"context"
 	"database/sql"
-	"database/sql/driver"
-	"errors"
 	"strings"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/require"
 
+	"github.com/watertight-go/watertight/internal/fakesql"
 	"github.com/watertight-go/watertight/poolwait"
 
 	watertightprom "github.com/watertight-go/watertight/contrib/prometheus"
 )
 
-type fakeConnector struct{}
-
-func (fakeConnector) Connect(context.Context) (driver.Conn, error) { return fakeConn{}, nil }
-func (fakeConnector) Driver() driver.Driver                        { return nil }
-
-type fakeConn struct{}
-
-func (fakeConn) Prepare(string) (driver.Stmt, error) { return nil, errors.New("not supported") }
-func (fakeConn) Close() error                        { return nil }
-func (fakeConn) Begin() (driver.Tx, error)           { return nil, errors.New("not supported") }
-
 func TestDatabasePool(t *testing.T) {
-	db := sql.OpenDB(fakeConnector{})
+	db := sql.OpenDB(fakesql.Connector{})
 	defer db.Close()
 	db.SetMaxOpenConns(3)
 	conn, err := db.Conn(context.Background())
