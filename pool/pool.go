@@ -2,7 +2,7 @@ package pool
 
 import (
 	"context"
-	"runtime"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -281,7 +281,7 @@ func (p *Pool) admit(t task) bool {
 func (p *Pool) taskPanicked(slot *workerSlot, t task, value any) {
 	p.panicked.Add(1)
 	goexit := value == nil
-	stack := stack()
+	stack := debug.Stack()
 	if goexit {
 		// The runtime ends this goroutine after its deferred calls: a new
 		// worker takes its place.
@@ -296,16 +296,4 @@ func (p *Pool) taskPanicked(slot *workerSlot, t task, value any) {
 		return
 	}
 	p.onPanic(PanicEvent{Name: p.name, Value: value, Stack: stack, Goexit: goexit})
-}
-
-// stack returns the current goroutine's stack.
-func stack() []byte {
-	buf := make([]byte, 8<<10)
-	for {
-		n := runtime.Stack(buf, false)
-		if n < len(buf) {
-			return buf[:n]
-		}
-		buf = make([]byte, 2*len(buf))
-	}
 }

@@ -3,6 +3,7 @@ package timeout
 import (
 	"context"
 	"errors"
+	"runtime/debug"
 	"sync/atomic"
 	"time"
 )
@@ -102,7 +103,7 @@ func (a *abandonable) run() {
 		if !returned {
 			if a.value = recover(); a.value != nil {
 				a.panicked = true
-				a.stack = stack()
+				a.stack = debug.Stack()
 			} else {
 				a.goexit = true // nothing to recover: runtime.Goexit
 			}

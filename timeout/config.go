@@ -2,7 +2,6 @@ package timeout
 
 import (
 	"fmt"
-	"runtime"
 	"time"
 )
 
@@ -57,16 +56,4 @@ type Late struct {
 	Stack   []byte        // fn's stack at the panic, or nil
 	Elapsed time.Duration // from the start of the call until fn returned
 	Goexit  bool          // fn called runtime.Goexit
-}
-
-// stack returns the current goroutine's stack.
-func stack() []byte {
-	buf := make([]byte, 8<<10)
-	for {
-		n := runtime.Stack(buf, false)
-		if n < len(buf) {
-			return buf[:n]
-		}
-		buf = make([]byte, 2*len(buf))
-	}
 }
