@@ -10,6 +10,7 @@ import (
 
 	"github.com/watertight-go/watertight/breaker"
 	"github.com/watertight-go/watertight/internal/benchtest"
+	"github.com/watertight-go/watertight/internal/monotime"
 )
 
 // The floors: the call itself, with nothing around it, and the call plus
@@ -45,6 +46,10 @@ func BenchmarkOpenRejection(b *testing.B) {
 		b.Fatal("not open")
 	}
 	benchtest.SerialAndParallel(b, "open", func() { _ = br.Do(ctx, nop) })
+	// The floor: an open breaker must read the clock to know whether its
+	// open period has ended (it has no timer), and a closed count window
+	// does not read it at all.
+	benchtest.SerialAndParallel(b, "floor=clock-read", func() { _ = monotime.Now() })
 }
 
 func BenchmarkAllow(b *testing.B) {

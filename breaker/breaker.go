@@ -29,11 +29,13 @@ type Breaker struct {
 	pending    []StateChange
 	delivering bool
 
-	// Counters, off the line of cur. A closed count window counts its own
-	// calls (see countWindow); calls is every other call let through.
-	_                                  [64]byte
-	calls, failures, slowCalls         atomic.Uint64
-	ignored, rejected, transitionTotal atomic.Uint64
+	// Counters, off the line of cur. A closed count window counts the
+	// calls it records (see countWindow); stripes counts every other call
+	// let through, and the rejected ones.
+	_                        [64]byte
+	failures, slowCalls      atomic.Uint64
+	ignored, transitionTotal atomic.Uint64
+	stripes                  *stripes
 }
 
 // New returns a closed Breaker configured by cfg, or an error naming the
@@ -43,7 +45,7 @@ func New(cfg Config) (*Breaker, error) {
 	if err != nil {
 		return nil, err
 	}
-	b := &Breaker{s: s, halfOpenFull: rejection.Name(errHalfOpenFull, cfg.Name)}
+	b := &Breaker{s: s, halfOpenFull: rejection.Name(errHalfOpenFull, cfg.Name), stripes: new(stripes)}
 	b.cur.Store(b.newClosed())
 	return b, nil
 }
@@ -159,12 +161,12 @@ func (b *Breaker) admit() (p *period, start int64, err error) {
 		case Closed:
 			return p, now, nil
 		case Open:
-			b.rejected.Add(1)
+			b.stripes.addRejected(now)
 			return nil, 0, p.openError(b.s.Name, now)
 		}
 		n := p.admitted.Load()
 		if n >= b.s.halfOpenCalls {
-			b.rejected.Add(1)
+			b.stripes.addRejected(now)
 			return nil, 0, b.halfOpenFull
 		}
 		if p.admitted.CompareAndSwap(n, n+1) {
@@ -227,7 +229,7 @@ func (b *Breaker) record(p *period, start int64, o outcome) {
 	case Closed:
 		check, counted := p.win.record(o, now, b.s.minCalls)
 		if !counted {
-			b.calls.Add(1)
+			b.stripes.addCall(now)
 		}
 		if !check {
 			return
@@ -239,7 +241,7 @@ func (b *Breaker) record(p *period, start int64, o outcome) {
 			b.transition(p, Open, reason, now)
 		}
 	case HalfOpen:
-		b.calls.Add(1)
+		b.stripes.addCall(now)
 		if o&failed != 0 {
 			p.probeFailures.Add(1)
 		}

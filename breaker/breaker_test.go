@@ -89,6 +89,13 @@ func TestScenarios(t *testing.T) {
 				{fail: 1, want: breaker.Closed},        // [o o f f] = 0.5
 				{fail: 1, want: breaker.Open},          // [o f f f] = 0.75
 			}},
+		{"a window full of successes slides exactly after a long run of them",
+			breaker.Config{WindowCalls: 4, FailureRate: 0.75},
+			[]step{
+				{ok: 100, want: breaker.Closed},
+				{fail: 2, want: breaker.Closed}, // [o o f f] = 0.5
+				{fail: 1, want: breaker.Open},   // [o f f f] = 0.75
+			}},
 		{"a success that completes MinCalls trips a window already over the rate",
 			breaker.Config{WindowCalls: 10, MinCalls: 4},
 			[]step{{fail: 3, want: breaker.Closed}, {ok: 1, want: breaker.Open}}},

@@ -90,9 +90,15 @@
 //
 // In the closed state with a count window and no SlowCall, Do reads no
 // clock, takes no lock and allocates nothing: an atomic load to admit the
-// call, and a few atomic adds to record it. A time window or SlowCall adds
-// one or two reads of the monotonic clock. An open breaker refuses with an
-// error shared by all refusals of the same second. Allow allocates its
-// done func; Do does not. Transitions take a mutex and allocate the new
-// period.
+// call, and an atomic add to record it. While the window is full of
+// successes, another success changes nothing in it, so Do writes nothing
+// shared but a count kept on one of eight cache lines picked at random;
+// calls on different cores then seldom touch the same line. A time window
+// or SlowCall adds one or two reads of the monotonic clock. An open
+// breaker must read the clock to know whether its open period is over
+// (there is no timer to tell it), so a refusal costs about one clock read
+// more than a successful call through a closed count window; it refuses
+// with an error shared by all refusals of the same second. Allow allocates
+// its done func; Do does not. Transitions take a mutex and allocate the
+// new period.
 package breaker

@@ -2,6 +2,7 @@ package breaker
 
 import (
 	"context"
+	"errors"
 	"math/rand/v2"
 	"runtime"
 	"sync"
@@ -84,3 +85,41 @@ func TestHammerHalfOpenNeverAdmitsMoreThanHalfOpenCalls(t *testing.T) {
 	assert.Zero(t, st.HalfOpenProbes, "after all calls ended no probe slot is held: %+v", st)
 	t.Logf("%+v; probes admitted %d, most out at once %d", st, halfOpens.Load(), maxOut.Load())
 }
+
+// TestTotalsStayExactWhenTheWindowIsFullOfSuccesses checks the totals when
+// most calls take the fast path that leaves a full window of successes
+// alone: every call is counted once, from many goroutines at once, and a
+// failure after the run lands in the window as the newest call.
+func TestTotalsStayExactWhenTheWindowIsFullOfSuccesses(t *testing.T) {
+	b := MustNew(Config{WindowCalls: 10, MinCalls: 10, FailureRate: 0.5})
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for range 1000 {
+				_ = b.Do(context.Background(), func(context.Context) error { return nil })
+			}
+		})
+	}
+	wg.Wait()
+	st := b.Stats()
+	assert.Equal(t, uint64(8000), st.Successes)
+	assert.Equal(t, int64(10), st.WindowCalls)
+	assert.Zero(t, st.WindowFailures)
+
+	for range 4 {
+		_ = b.Do(context.Background(), func(context.Context) error { return errInternalDown })
+	}
+	st = b.Stats()
+	assert.Equal(t, Closed, st.State)
+	assert.Equal(t, [3]int64{10, 4, 0}, [3]int64{st.WindowCalls, st.WindowFailures, st.WindowSlowCalls})
+	assert.Equal(t, uint64(8000), st.Successes)
+	assert.Equal(t, uint64(4), st.Failures)
+	_ = b.Do(context.Background(), func(context.Context) error { return errInternalDown })
+	assert.Equal(t, Open, b.State(), "5 of the last 10")
+	for range 3 {
+		_ = b.Do(context.Background(), func(context.Context) error { return nil })
+	}
+	assert.Equal(t, uint64(3), b.Stats().Rejected)
+}
+
+var errInternalDown = errors.New("down")

@@ -45,7 +45,7 @@ func (b *Breaker) Stats() Stats {
 		Failures:     b.failures.Load(),
 		SlowCalls:    b.slowCalls.Load(),
 		Ignored:      b.ignored.Load(),
-		Rejected:     b.rejected.Load(),
+		Rejected:     b.stripes.rejected(),
 		Transitions:  b.transitionTotal.Load(),
 	}
 	// The calls of the current window and of the windows that ended must
@@ -56,7 +56,7 @@ func (b *Breaker) Stats() Stats {
 		calls += uint64(cur.win.counted())
 	}
 	b.mu.Unlock()
-	calls += b.calls.Load()
+	calls += b.stripes.calls()
 	st.Successes = calls - min(calls, st.Failures)
 
 	switch p.state {

@@ -38,10 +38,11 @@ type window interface {
 // the new outcome into its slot and adjusts the totals by the difference,
 // so the totals always agree with the slots, without a lock.
 //
-// next is the only word every call writes, so it doubles as the breaker's
-// count of calls in this period (one contended atomic per call, not two).
-// Slots are laid out so that consecutive calls, which run on different
-// cores, write different cache lines.
+// next is the only word every recorded call writes, so it doubles as the
+// breaker's count of calls in this period (one contended atomic per call,
+// not two). A success into a window full of successes is not recorded at
+// all (see record). Slots are laid out so that consecutive calls, which
+// run on different cores, write different cache lines.
 type countWindow struct {
 	size      int64 // WindowCalls
 	lineShift uint  // log2 of the number of cache lines of slots
@@ -76,6 +77,14 @@ func (w *countWindow) slot(i int64) *atomic.Uint32 {
 }
 
 func (w *countWindow) record(o outcome, _ int64, minCalls int64) (check, counted bool) {
+	if o == 0 && w.failures.Load() == 0 && w.slows.Load() == 0 && w.next.Load() >= w.size {
+		// The window is full of successes, and one more changes nothing
+		// in it: the slot it would take holds a success already. Leaving
+		// next alone spares every core the one contended write per call;
+		// the caller counts the call for the totals instead. (next also
+		// passes size once the window is sealed, which needs no record.)
+		return false, false
+	}
 	n := w.next.Add(1)
 	if n&sealBit != 0 {
 		return false, false // the period is over: nobody reads this window
