@@ -13,6 +13,7 @@ import (
 
 	"github.com/watertight-go/watertight/breaker"
 	"github.com/watertight-go/watertight/internal/benchtest"
+	"github.com/watertight-go/watertight/internal/monotime"
 )
 
 // Breakers on a call that does nothing: the cost of the breaker itself.
@@ -75,4 +76,12 @@ func BenchmarkBreakerOpen(b *testing.B) {
 	ea := eapache.New(1, 1, time.Hour)
 	_ = ea.Run(func() error { return errDown })
 	benchtest.SerialAndParallel(b, "eapache", func() { _ = ea.Run(nopE) })
+
+	// Beside them, what the refusal is measured against: the same breaker's
+	// successful closed call (count window), and the one clock read an
+	// open breaker cannot skip, having no timer to tell it the open period
+	// is over.
+	closed := breaker.MustNew(breaker.Config{WindowCalls: 1})
+	benchtest.SerialAndParallel(b, "watertight-closed", func() { _ = closed.Do(ctx, nop) })
+	benchtest.SerialAndParallel(b, "floor=clock-read", func() { _ = monotime.Now() })
 }

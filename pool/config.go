@@ -16,9 +16,11 @@ type Config struct {
 	// tasks call can serve.
 	Workers int
 
-	// QueueSize is how many tasks may wait for a worker. Zero: none; a task
-	// is handed over only to a worker that is free at that moment (Submit
-	// waits for one, TrySubmit fails with ErrFull).
+	// QueueSize is how many tasks may wait for a worker, at most
+	// MaxQueueSize; the queue takes 64 bytes per task of room, allocated
+	// by New. Zero: none; a task is handed over only to a worker that is
+	// free at that moment (Submit waits for one, TrySubmit fails with
+	// ErrFull).
 	QueueSize int
 
 	// OnPanic receives the panics of fire-and-forget tasks (Submit,
@@ -29,12 +31,17 @@ type Config struct {
 	OnPanic func(PanicEvent)
 }
 
+// MaxQueueSize is the largest Config.QueueSize: 16 million tasks, a
+// gigabyte of queue. A queue anywhere near it turns overload into hours of
+// latency; see the package doc on sizing.
+const MaxQueueSize = 1 << 24
+
 func (c Config) validate() error {
 	switch {
 	case c.Workers <= 0:
 		return fmt.Errorf("pool: Config.Workers must be > 0, got %d", c.Workers)
-	case c.QueueSize < 0:
-		return fmt.Errorf("pool: Config.QueueSize must be >= 0, got %d", c.QueueSize)
+	case c.QueueSize < 0 || c.QueueSize > MaxQueueSize:
+		return fmt.Errorf("pool: Config.QueueSize must be between 0 and %d, got %d", MaxQueueSize, c.QueueSize)
 	}
 	return nil
 }

@@ -23,7 +23,9 @@
 // (ctx.Err()) or the pool is closed (ErrClosed); TrySubmit never waits and
 // returns ErrFull instead. ErrFull and ErrClosed match
 // watertight.ErrRejected. With QueueSize 0 a task is accepted only by a
-// worker that is free at that moment.
+// worker that is free at that moment. The queue is first in, first out;
+// senders waiting for room are not: room goes to whichever sender gets to
+// it first, a waiting one or one just arrived.
 //
 // A task runs with the ctx it was submitted with. A task whose ctx ended
 // while it was queued is never run late: it is skipped and counted as
@@ -65,12 +67,19 @@
 // # Cost
 //
 // Submit and TrySubmit allocate nothing: a task is queued by value. Do
-// reuses a pooled call record. Go allocates its Future. Recording the
-// queue wait reads the monotonic clock when a task is queued and when a
-// worker takes it; a worker that takes the next task as soon as it
-// finished one uses that task's end for the next one's start, so under
-// load the clock is read twice per task in all. Fields that submitters
-// write and fields that workers write sit on separate cache lines, and
-// each worker marks itself busy on a line of its own. The workers are the
-// pool's only goroutines.
+// reuses a pooled call record. Go allocates its Future.
+//
+// The queue takes no lock: a sender and a worker each claim a place with
+// one compare-and-swap on a counter of their own and meet only at the
+// task's slot, where a channel or a mutex would have them take the same
+// lock twice per task. An idle worker is woken only when it is needed.
+// Recording the queue wait reads the monotonic clock when a task is
+// queued and when a worker takes it; a worker that takes the next task as
+// soon as it finished one uses that task's end for the next one's start,
+// so under load the clock is read twice per task in all. Workers record
+// into a few histograms, not one, so that workers on different cores
+// seldom write the same counters. Fields that submitters write and fields
+// that workers write sit on separate cache lines, and each worker marks
+// itself busy on a line of its own. The workers are the pool's only
+// goroutines.
 package pool

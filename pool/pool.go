@@ -20,19 +20,30 @@ type Pool struct {
 	onPanic   func(PanicEvent)
 	full      error         // errFull, named
 	closedErr error         // errClosed, named
-	tasks     chan task     // never sent on after Close took mu; closed by Close
+	queue     *ring         // the queue; nil when QueueSize is 0
+	handoff   chan task     // QueueSize 0: unbuffered, straight to a free worker; closed by Close
+	wake      chan struct{} // a token per wake-up of an idle worker; closed by Close
+	room      chan struct{} // a token per wake-up of a sender waiting for room
 	closing   chan struct{} // closed by Close: wakes senders waiting for room
 	exited    chan struct{} // closed by the last worker to exit
 	slots     []workerSlot  // one per worker, for Stats.Busy
 	calls     sync.Pool     // *doCall records for Do
 
-	// Written by submitters. Senders hold mu.RLock while they send, so
+	// Written by submitters. Senders hold mu.RLock while they queue, so
 	// that Close, by taking mu.Lock once closed is set, knows nobody can
-	// send any more and may close tasks.
+	// queue any more.
 	_                             cacheLinePad
 	mu                            sync.RWMutex
 	closed                        atomic.Bool
 	submitted, rejected, canceled atomic.Uint64
+
+	// Read on every task by the other side, written only when someone
+	// starts or stops waiting: each on a line of its own, so that reading
+	// them is a cache hit while nobody waits.
+	_              cacheLinePad
+	waitingForRoom atomic.Int64 // senders waiting for room
+	_              cacheLinePad
+	idle           atomic.Int64 // workers waiting for a task
 
 	// Written by workers.
 	_                 cacheLinePad
@@ -40,8 +51,21 @@ type Pool struct {
 	expired, panicked atomic.Uint64
 	closeOnce         sync.Once
 	_                 cacheLinePad
-	wait, run         poolwait.Recorder
+	histograms        []histograms // shared by the workers, a few each
 }
+
+// histograms records the queue waits and run times of some of the
+// workers. Workers on different cores would make one histogram's counters
+// the most contended lines of the pool; split among up to
+// histogramShards, they seldom meet, and Stats adds them up.
+type histograms struct {
+	wait, run poolwait.Recorder
+	_         cacheLinePad
+}
+
+// histogramShards bounds the memory the histograms take: about 3.4 kB
+// each.
+const histogramShards = 8
 
 // cacheLinePad keeps fields that submitters write off the cache lines that
 // workers write, and the other way round.
@@ -51,7 +75,8 @@ type cacheLinePad [64]byte
 // contention with the others, and Stats adds them up.
 type workerSlot struct {
 	busy atomic.Bool
-	_    [63]byte
+	hist *histograms // where the worker records its tasks
+	_    [64 - 16]byte
 }
 
 // task is one unit of work in the queue, sent by value so that a Submit
@@ -85,17 +110,25 @@ func New(cfg Config) (*Pool, error) {
 		onPanic:   cfg.OnPanic,
 		full:      rejection.Name(errFull, cfg.Name),
 		closedErr: rejection.Name(errClosed, cfg.Name),
-		tasks:     make(chan task, cfg.QueueSize),
+		wake:      make(chan struct{}, cfg.Workers),
+		room:      make(chan struct{}, 1),
 		closing:   make(chan struct{}),
 		exited:    make(chan struct{}),
 		slots:     make([]workerSlot, cfg.Workers),
+	}
+	if cfg.QueueSize > 0 {
+		p.queue = newRing(cfg.QueueSize)
+	} else {
+		p.handoff = make(chan task)
 	}
 	if p.onPanic == nil {
 		p.onPanic = logPanic
 	}
 	p.calls.New = func() any { return &doCall{done: make(chan struct{}, 1)} }
+	p.histograms = make([]histograms, min(cfg.Workers, histogramShards))
 	p.alive.Store(int64(cfg.Workers))
 	for i := range p.slots {
+		p.slots[i].hist = &p.histograms[i%len(p.histograms)]
 		go p.worker(&p.slots[i])
 	}
 	return p, nil
@@ -146,8 +179,72 @@ func (p *Pool) send(ctx context.Context, fn func(context.Context), j job, wait b
 		return p.closedErr
 	}
 	t := task{ctx: ctx, fn: fn, job: j, enq: monotime.Now()}
+	if p.queue == nil {
+		return p.handOff(ctx, t, wait)
+	}
+	if p.queue.push(t) {
+		p.accepted()
+		return nil
+	}
+	if !wait {
+		p.rejected.Add(1)
+		return p.full
+	}
+	return p.waitForRoom(ctx, t)
+}
+
+// accepted counts a task just queued and wakes a worker for it if any is
+// idle. The idle count is read after the push and raised by a worker
+// before it looks at the queue a last time, so one of the two always sees
+// the other: a task is never left queued while every worker sleeps.
+func (p *Pool) accepted() {
+	p.submitted.Add(1)
+	if p.idle.Load() > 0 {
+		select {
+		case p.wake <- struct{}{}:
+		default: // every idle worker has a token already
+		}
+	}
+}
+
+// waitForRoom queues t once the queue has room, or returns ErrClosed or
+// ctx's error if the pool closes or ctx ends first. Workers wake a waiting
+// sender through room as they take tasks; the sender then tries again,
+// and passes the wake-up on if room is left for a sender after it.
+func (p *Pool) waitForRoom(ctx context.Context, t task) error {
+	p.waitingForRoom.Add(1)
+	defer p.waitingForRoom.Add(-1)
+	for !p.queue.push(t) {
+		select {
+		case <-p.room:
+		case <-p.closing:
+			p.rejected.Add(1)
+			return p.closedErr
+		case <-ctx.Done():
+			p.canceled.Add(1)
+			return ctx.Err()
+		}
+	}
+	p.accepted()
+	if p.waitingForRoom.Load() > 1 && p.queue.len() < len(p.queue.slots) {
+		p.signalRoom()
+	}
+	return nil
+}
+
+// signalRoom wakes a sender waiting for room, if it is not awake already.
+func (p *Pool) signalRoom() {
 	select {
-	case p.tasks <- t:
+	case p.room <- struct{}{}:
+	default:
+	}
+}
+
+// handOff gives t straight to a free worker (QueueSize 0), waiting for one
+// if wait is set.
+func (p *Pool) handOff(ctx context.Context, t task, wait bool) error {
+	select {
+	case p.handoff <- t:
 		p.submitted.Add(1)
 		return nil
 	default:
@@ -157,7 +254,7 @@ func (p *Pool) send(ctx context.Context, fn func(context.Context), j job, wait b
 		return p.full
 	}
 	select {
-	case p.tasks <- t:
+	case p.handoff <- t:
 		p.submitted.Add(1)
 		return nil
 	case <-p.closing:
@@ -180,7 +277,13 @@ func (p *Pool) Close(ctx context.Context) error {
 		p.closed.Store(true)
 		close(p.closing) // release senders waiting for room
 		p.mu.Lock()      // wait out senders that got in before closed was set
-		close(p.tasks)   // nobody can send now; workers drain the queue
+		// Nobody can queue or send a wake-up now: workers drain the queue
+		// and exit.
+		if p.queue != nil {
+			close(p.wake)
+		} else {
+			close(p.handoff)
+		}
 		p.mu.Unlock()
 	})
 	select {
@@ -188,6 +291,47 @@ func (p *Pool) Close(ctx context.Context) error {
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
+	}
+}
+
+// take returns the next task, waiting for one; ok is false once the pool
+// is closed and its queue drained. parked reports whether the worker had
+// to wait, in which case the caller must read the clock afresh.
+func (p *Pool) take() (t task, parked, ok bool) {
+	if p.queue == nil {
+		t, ok = <-p.handoff
+		return t, true, ok
+	}
+	if t, ok = p.queue.pop(); ok {
+		p.tookTask()
+		return t, false, true
+	}
+	for {
+		p.idle.Add(1)
+		// Look once more after counting itself idle: a sender that queued
+		// before that saw no idle worker and sent no wake-up.
+		t, ok = p.queue.pop()
+		if !ok {
+			_, open := <-p.wake
+			t, ok = p.queue.pop()
+			if !ok && !open { // closed, and the queue is drained
+				p.idle.Add(-1)
+				return task{}, true, false
+			}
+		}
+		p.idle.Add(-1)
+		if ok {
+			p.tookTask()
+			return t, true, true
+		}
+		// Woken for a task another worker took first: wait again.
+	}
+}
+
+// tookTask wakes a sender waiting for the room the worker just made.
+func (p *Pool) tookTask() {
+	if p.waitingForRoom.Load() > 0 {
+		p.signalRoom()
 	}
 }
 
@@ -201,8 +345,8 @@ func (p *Pool) worker(slot *workerSlot) {
 	}
 }
 
-// runTasks runs tasks from the queue until it is closed and drained
-// (closed is true), or until a task panics: its deferred handler then
+// runTasks runs tasks from the queue until the pool is closed and the
+// queue drained (closed is true), or until a task panics: its deferred handler then
 // recovers, reports, and returns false. One defer per run of tasks, not
 // per task, keeps the common path short.
 //
@@ -217,27 +361,22 @@ func (p *Pool) runTasks(slot *workerSlot) (closed bool) {
 	defer func() {
 		if running {
 			slot.busy.Store(false)
-			p.run.Observe(time.Duration(monotime.Now() - start))
+			slot.hist.run.Observe(time.Duration(monotime.Now() - start))
 			p.taskPanicked(slot, t, recover())
 		}
 	}()
 	var now int64 // 0: must read the clock when the next task arrives
 	for {
-		var ok bool
-		select {
-		case t, ok = <-p.tasks:
-		default:
-			now = 0
-			t, ok = <-p.tasks
-		}
+		var parked, ok bool
+		t, parked, ok = p.take()
 		if !ok {
 			return true
 		}
-		if now == 0 {
+		if parked || now == 0 {
 			now = monotime.Now()
 		}
 		start = now
-		p.wait.Observe(time.Duration(start - t.enq))
+		slot.hist.wait.Observe(time.Duration(start - t.enq))
 		if !p.admit(t) {
 			continue // skipped: the clock was read, now is still good
 		}
@@ -251,7 +390,7 @@ func (p *Pool) runTasks(slot *workerSlot) (closed bool) {
 		running = false
 		slot.busy.Store(false)
 		now = monotime.Now()
-		p.run.Observe(time.Duration(now - start))
+		slot.hist.run.Observe(time.Duration(now - start))
 		if t.job != nil {
 			t.job.finish(nil, nil, false)
 		}

@@ -41,7 +41,8 @@ func TestNewRejectsBadConfig(t *testing.T) {
 	}{
 		{pool.Config{}, "pool: Config.Workers must be > 0, got 0"},
 		{pool.Config{Workers: -2}, "pool: Config.Workers must be > 0, got -2"},
-		{pool.Config{Workers: 1, QueueSize: -1}, "pool: Config.QueueSize must be >= 0, got -1"},
+		{pool.Config{Workers: 1, QueueSize: -1}, "pool: Config.QueueSize must be between 0 and 16777216, got -1"},
+		{pool.Config{Workers: 1, QueueSize: pool.MaxQueueSize + 1}, "pool: Config.QueueSize must be between 0 and 16777216, got 16777217"},
 	} {
 		p, err := pool.New(tc.cfg)
 		assert.Nil(t, p)
@@ -137,6 +138,41 @@ func TestSubmitWaitsForRoomUntilCtxEnds(t *testing.T) {
 		assert.ErrorIs(t, err, context.DeadlineExceeded)
 		assert.Equal(t, uint64(1), p.Stats().Canceled)
 		release()
+	})
+}
+
+func TestEverySenderWaitingForRoomGetsIn(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := pool.MustNew(pool.Config{Workers: 2, QueueSize: 3})
+		release := hold(t, p, 2)
+		var ran atomic.Int32
+		for range 3 {
+			require.NoError(t, p.TrySubmit(t.Context(), func(context.Context) { ran.Add(1) }))
+		}
+		// Eight senders wait for room; one of them gives up.
+		short, cancel := context.WithCancel(t.Context())
+		errs := make(chan error, 8)
+		for i := range 8 {
+			ctx := t.Context()
+			if i == 0 {
+				ctx = short
+			}
+			go func() { errs <- p.Submit(ctx, func(context.Context) { elapse(time.Millisecond); ran.Add(1) }) }()
+		}
+		synctest.Wait()
+		assert.Equal(t, 3, p.Stats().Queued)
+		cancel()
+		assert.ErrorIs(t, <-errs, context.Canceled)
+
+		release() // room appears three at a time: all seven get in
+		for range 7 {
+			assert.NoError(t, <-errs)
+		}
+		require.NoError(t, p.Close(t.Context()))
+		st := p.Stats()
+		assert.Equal(t, int32(10), ran.Load())
+		assert.Equal(t, uint64(12), st.Submitted, "2 held, 3 queued, 7 that waited")
+		assert.Equal(t, uint64(1), st.Canceled)
 	})
 }
 

@@ -25,15 +25,17 @@ type Stats struct {
 func (p *Pool) Stats() Stats {
 	st := Stats{
 		Workers:   len(p.slots),
-		Queued:    len(p.tasks),
-		QueueSize: cap(p.tasks),
+		Queued:    p.queued(),
+		QueueSize: p.queueSize(),
 		Submitted: p.submitted.Load(),
 		Rejected:  p.rejected.Load(),
 		Canceled:  p.canceled.Load(),
 		Expired:   p.expired.Load(),
 		Panicked:  p.panicked.Load(),
-		Wait:      p.wait.Stats(),
-		Run:       p.run.Stats(),
+	}
+	for i := range p.histograms {
+		add(&st.Wait, p.histograms[i].wait.Stats())
+		add(&st.Run, p.histograms[i].run.Stats())
 	}
 	for i := range p.slots {
 		if p.slots[i].busy.Load() {
@@ -43,4 +45,28 @@ func (p *Pool) Stats() Stats {
 	// Every task that ran is in Run, once: those that did not panic completed.
 	st.Completed = st.Run.Count - min(st.Run.Count, st.Panicked)
 	return st
+}
+
+func (p *Pool) queued() int {
+	if p.queue == nil {
+		return 0
+	}
+	return p.queue.len()
+}
+
+func (p *Pool) queueSize() int {
+	if p.queue == nil {
+		return 0
+	}
+	return len(p.queue.slots)
+}
+
+// add adds the waits of b to a.
+func add(a *poolwait.Stats, b poolwait.Stats) {
+	a.Count += b.Count
+	a.Total += b.Total
+	a.Max = max(a.Max, b.Max)
+	for i := range a.Buckets {
+		a.Buckets[i] += b.Buckets[i]
+	}
 }
