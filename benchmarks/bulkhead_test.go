@@ -68,9 +68,10 @@ func bulkheads(limit int) []struct {
 
 // A free slot every time.
 func BenchmarkBulkheadUncontended(b *testing.B) {
-	ctx := context.Background()
 	for _, c := range bulkheads(64) {
-		benchtest.SerialAndParallel(b, c.name, func() { _ = c.do(ctx, nop) })
+		benchtest.SerialAndParallel(b, c.name, c.do, func(do func(context.Context, func(context.Context) error) error) {
+			_ = do(context.Background(), nop)
+		})
 	}
 }
 

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"runtime"
 	"testing"
+
+	"github.com/failsafe-go/failsafe-go"
 )
 
 // Every group runs the same trivial work through each library, named
@@ -19,6 +21,9 @@ func nop(context.Context) error { return nil }
 func nopT() (struct{}, error) { return struct{}{}, nil }
 
 func nopE() error { return nil }
+
+// runFailsafe is the op of failsafe-go's rows: a trivial call through fs.
+func runFailsafe(fs failsafe.Executor[any]) { _ = fs.Run(nopE) }
 
 // yield is the work of a contended call: long enough that others queue.
 func yield(context.Context) error { runtime.Gosched(); return nil }

@@ -156,28 +156,27 @@ func mallocs() uint64 {
 
 // Do round trips: run a trivial call on a worker and wait for it.
 func BenchmarkPoolDo(b *testing.B) {
-	ctx := context.Background()
 	p := pool.MustNew(pool.Config{Workers: poolWorkers, QueueSize: poolQueue})
-	defer p.Close(ctx)
-	benchtest.SerialAndParallel(b, "watertight", func() { _ = p.Do(ctx, nop) })
+	defer p.Close(context.Background())
+	benchtest.SerialAndParallel(b, "watertight", p, func(p *pool.Pool) { _ = p.Do(context.Background(), nop) })
 
 	pp := pond.NewPool(poolWorkers, pond.WithQueueSize(poolQueue))
 	defer pp.StopAndWait()
-	benchtest.SerialAndParallel(b, "pond", func() { _ = pp.SubmitErr(nopE).Wait() })
+	benchtest.SerialAndParallel(b, "pond", pp, func(pp pond.Pool) { _ = pp.SubmitErr(nopE).Wait() })
 
 	ap, err := ants.NewPool(poolWorkers)
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer ap.Release()
-	benchtest.SerialAndParallel(b, "ants", func() {
+	benchtest.SerialAndParallel(b, "ants", ap, func(ap *ants.Pool) {
 		done := make(chan error, 1)
-		_ = ap.Submit(func() { done <- nop(ctx) })
+		_ = ap.Submit(func() { done <- nop(context.Background()) })
 		<-done
 	})
-	benchtest.SerialAndParallel(b, "goroutine+chan", func() {
+	benchtest.SerialAndParallel(b, "goroutine+chan", struct{}{}, func(struct{}) {
 		done := make(chan error, 1)
-		go func() { done <- nop(ctx) }()
+		go func() { done <- nop(context.Background()) }()
 		<-done
 	})
 }

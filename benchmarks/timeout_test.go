@@ -18,18 +18,16 @@ var errCause = errors.New("deadline")
 
 // A fast call under a one-second deadline.
 func BenchmarkTimeout(b *testing.B) {
-	ctx := context.Background()
-	coop := timeout.MustNew(timeout.Config{Duration: time.Second})
-	benchtest.SerialAndParallel(b, "watertight", func() { _ = coop.Do(ctx, nop) })
-	abandon := timeout.MustNew(timeout.Config{Duration: time.Second, Abandon: true})
-	benchtest.SerialAndParallel(b, "watertight-abandon", func() { _ = abandon.Do(ctx, nop) })
-	benchtest.SerialAndParallel(b, "context-WithTimeoutCause", func() {
-		tctx, cancel := context.WithTimeoutCause(ctx, time.Second, errCause)
+	do := func(to *timeout.Timeout) { _ = to.Do(context.Background(), nop) }
+	benchtest.SerialAndParallel(b, "watertight", timeout.MustNew(timeout.Config{Duration: time.Second}), do)
+	benchtest.SerialAndParallel(b, "watertight-abandon", timeout.MustNew(timeout.Config{Duration: time.Second, Abandon: true}), do)
+	benchtest.SerialAndParallel(b, "context-WithTimeoutCause", struct{}{}, func(struct{}) {
+		tctx, cancel := context.WithTimeoutCause(context.Background(), time.Second, errCause)
 		_ = nop(tctx)
 		cancel()
 	})
-	fs := failsafe.With[any](fstimeout.New[any](time.Second))
-	benchtest.SerialAndParallel(b, "failsafe-go", func() { _ = fs.Run(nopE) })
-	ea := deadline.New(time.Second)
-	benchtest.SerialAndParallel(b, "eapache", func() { _ = ea.Run(func(<-chan struct{}) error { return nil }) })
+	benchtest.SerialAndParallel(b, "failsafe-go", failsafe.With[any](fstimeout.New[any](time.Second)), runFailsafe)
+	benchtest.SerialAndParallel(b, "eapache", deadline.New(time.Second), func(ea *deadline.Deadline) {
+		_ = ea.Run(func(<-chan struct{}) error { return nil })
+	})
 }

@@ -20,8 +20,10 @@ import (
 
 func nop(context.Context) error { return nil }
 
+// do is every breaker benchmark's op: a successful call through br.
+func do(br *breaker.Breaker) { _ = br.Do(context.Background(), nop) }
+
 func BenchmarkClosed(b *testing.B) {
-	ctx := context.Background()
 	for _, c := range []struct {
 		name string
 		cfg  breaker.Config
@@ -31,30 +33,31 @@ func BenchmarkClosed(b *testing.B) {
 		{"count-window+slow-calls", breaker.Config{WindowCalls: 100, SlowCall: time.Second}},
 	} {
 		br := breaker.MustNew(c.cfg)
-		benchtest.SerialAndParallel(b, c.name, func() { _ = br.Do(ctx, nop) })
+		benchtest.SerialAndParallel(b, c.name, br, do)
 	}
-	benchtest.SerialAndParallel(b, "floor=direct-call", func() { _ = nop(ctx) })
-	var shared atomic.Int64
-	benchtest.SerialAndParallel(b, "floor=call+shared-atomic-add", func() { shared.Add(1); _ = nop(ctx) })
+	benchtest.SerialAndParallel(b, "floor=direct-call", struct{}{}, func(struct{}) { _ = nop(context.Background()) })
+	benchtest.SerialAndParallel(b, "floor=call+shared-atomic-add", new(atomic.Int64), func(shared *atomic.Int64) {
+		shared.Add(1)
+		_ = nop(context.Background())
+	})
 }
 
 func BenchmarkOpenRejection(b *testing.B) {
-	ctx := context.Background()
 	br := breaker.MustNew(breaker.Config{WindowCalls: 1, OpenBackoff: backoff.NewConstantBackOff(time.Hour)})
-	_ = br.Do(ctx, func(context.Context) error { return errBenchDown })
+	_ = br.Do(context.Background(), func(context.Context) error { return errBenchDown })
 	if br.State() != breaker.Open {
 		b.Fatal("not open")
 	}
-	benchtest.SerialAndParallel(b, "open", func() { _ = br.Do(ctx, nop) })
+	benchtest.SerialAndParallel(b, "open", br, do)
 	// The floor: an open breaker must read the clock to know whether its
 	// open period has ended (it has no timer), and a closed count window
 	// does not read it at all.
-	benchtest.SerialAndParallel(b, "floor=clock-read", func() { _ = monotime.Now() })
+	benchtest.SerialAndParallel(b, "floor=clock-read", struct{}{}, func(struct{}) { _ = monotime.Now() })
 }
 
 func BenchmarkAllow(b *testing.B) {
 	br := breaker.MustNew(breaker.Config{WindowCalls: 100})
-	benchtest.SerialAndParallel(b, "count-window", func() {
+	benchtest.SerialAndParallel(b, "count-window", br, func(br *breaker.Breaker) {
 		done, _ := br.Allow()
 		done(nil)
 	})
@@ -62,7 +65,7 @@ func BenchmarkAllow(b *testing.B) {
 
 func BenchmarkStats(b *testing.B) {
 	br := breaker.MustNew(breaker.Config{})
-	benchtest.SerialAndParallel(b, "time-window", func() { _ = br.Stats() })
+	benchtest.SerialAndParallel(b, "time-window", br, func(br *breaker.Breaker) { _ = br.Stats() })
 }
 
 var errBenchDown = errDown

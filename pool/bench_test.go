@@ -84,13 +84,13 @@ func BenchmarkDo(b *testing.B) {
 	ctx := context.Background()
 	p := pool.MustNew(pool.Config{Workers: benchWorkers, QueueSize: benchQueue})
 	defer p.Close(ctx)
-	benchtest.SerialAndParallel(b, "pool", func() { _ = p.Do(ctx, nop) })
+	benchtest.SerialAndParallel(b, "pool", p, func(p *pool.Pool) { _ = p.Do(context.Background(), nop) })
 
 	floor := newChanPool(benchWorkers, benchQueue)
 	defer floor.close()
-	benchtest.SerialAndParallel(b, "floor=chan-of-func", func() {
+	benchtest.SerialAndParallel(b, "floor=chan-of-func", floor, func(floor *chanPool) {
 		done := make(chan error, 1)
-		floor.tasks <- func() { done <- nop(ctx) }
+		floor.tasks <- func() { done <- nop(context.Background()) }
 		<-done
 	})
 }
@@ -101,13 +101,13 @@ func BenchmarkGoWait(b *testing.B) {
 	ctx := context.Background()
 	p := pool.MustNew(pool.Config{Workers: benchWorkers, QueueSize: benchQueue})
 	defer p.Close(ctx)
-	benchtest.SerialAndParallel(b, "pool", func() {
-		f, _ := pool.Go(ctx, p, answer)
-		_, _ = f.Wait(ctx)
+	benchtest.SerialAndParallel(b, "pool", p, func(p *pool.Pool) {
+		f, _ := pool.Go(context.Background(), p, answer)
+		_, _ = f.Wait(context.Background())
 	})
-	benchtest.SerialAndParallel(b, "floor=goroutine+chan", func() {
+	benchtest.SerialAndParallel(b, "floor=goroutine+chan", struct{}{}, func(struct{}) {
 		done := make(chan int, 1)
-		go func() { v, _ := answer(ctx); done <- v }()
+		go func() { v, _ := answer(context.Background()); done <- v }()
 		<-done
 	})
 }
@@ -115,7 +115,7 @@ func BenchmarkGoWait(b *testing.B) {
 func BenchmarkStats(b *testing.B) {
 	p := pool.MustNew(pool.Config{Workers: benchWorkers, QueueSize: benchQueue})
 	defer p.Close(context.Background())
-	benchtest.SerialAndParallel(b, "pool", func() { _ = p.Stats() })
+	benchtest.SerialAndParallel(b, "pool", p, func(p *pool.Pool) { _ = p.Stats() })
 }
 
 func nop(context.Context) error { return nil }

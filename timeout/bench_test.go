@@ -14,17 +14,16 @@ var errFloorCause = errors.New("floor: deadline exceeded")
 
 func fast(context.Context) error { return nil }
 
-// serialAndParallel benchmarks op from one goroutine, then from
-// GOMAXPROCS goroutines at once.
+// do is the op of the timeout's benchmarks: a fast call through to.
+func do(to *timeout.Timeout) { _ = to.Do(context.Background(), fast) }
 
 // Cooperative Do beside its floor: a bare context.WithTimeoutCause, the
 // call, and cancel.
 func BenchmarkCooperative(b *testing.B) {
-	ctx := context.Background()
 	to := timeout.MustNew(timeout.Config{Duration: time.Second})
-	benchtest.SerialAndParallel(b, "timeout", func() { _ = to.Do(ctx, fast) })
-	benchtest.SerialAndParallel(b, "floor=WithTimeoutCause", func() {
-		tctx, cancel := context.WithTimeoutCause(ctx, time.Second, errFloorCause)
+	benchtest.SerialAndParallel(b, "timeout", to, do)
+	benchtest.SerialAndParallel(b, "floor=WithTimeoutCause", struct{}{}, func(struct{}) {
+		tctx, cancel := context.WithTimeoutCause(context.Background(), time.Second, errFloorCause)
 		_ = fast(tctx)
 		cancel()
 	})
@@ -32,11 +31,10 @@ func BenchmarkCooperative(b *testing.B) {
 
 // Abandon Do beside its floor: WithTimeout, a goroutine, and a select.
 func BenchmarkAbandon(b *testing.B) {
-	ctx := context.Background()
 	to := timeout.MustNew(timeout.Config{Duration: time.Second, Abandon: true})
-	benchtest.SerialAndParallel(b, "timeout", func() { _ = to.Do(ctx, fast) })
-	benchtest.SerialAndParallel(b, "floor=goroutine+select", func() {
-		tctx, cancel := context.WithTimeout(ctx, time.Second)
+	benchtest.SerialAndParallel(b, "timeout", to, do)
+	benchtest.SerialAndParallel(b, "floor=goroutine+select", struct{}{}, func(struct{}) {
+		tctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
 		done := make(chan error, 1)
 		go func() { done <- fast(tctx) }()
@@ -49,6 +47,7 @@ func BenchmarkAbandon(b *testing.B) {
 
 // The package-level Do beside the same floor.
 func BenchmarkPackageDo(b *testing.B) {
-	ctx := context.Background()
-	benchtest.SerialAndParallel(b, "timeout.Do", func() { _ = timeout.Do(ctx, time.Second, fast) })
+	benchtest.SerialAndParallel(b, "timeout.Do", struct{}{}, func(struct{}) {
+		_ = timeout.Do(context.Background(), time.Second, fast)
+	})
 }

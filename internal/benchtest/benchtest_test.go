@@ -12,6 +12,5 @@ import (
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func BenchmarkSerialAndParallel(b *testing.B) {
-	var n atomic.Int64
-	benchtest.SerialAndParallel(b, "count", func() { n.Add(1) })
+	benchtest.SerialAndParallel(b, "count", new(atomic.Int64), func(n *atomic.Int64) { n.Add(1) })
 }
