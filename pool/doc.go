@@ -77,9 +77,9 @@
 // queued and when a worker takes it; a worker that takes the next task as
 // soon as it finished one uses that task's end for the next one's start,
 // so under load the clock is read twice per task in all. Workers record
-// into a few histograms, not one, so that workers on different cores
-// seldom write the same counters. Fields that submitters write and fields
-// that workers write sit on separate cache lines, and each worker marks
-// itself busy on a line of its own. The workers are the pool's only
-// goroutines.
+// into up to eight pairs of histograms (3.4 kB a pair), not one, so that
+// workers on different cores seldom write the same counters. Fields that
+// submitters write and fields that workers write sit on separate cache
+// lines, and each worker marks itself busy on a line of its own. The
+// workers are the pool's only goroutines.
 package pool

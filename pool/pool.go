@@ -79,7 +79,7 @@ type workerSlot struct {
 	_    [64 - 16]byte
 }
 
-// task is one unit of work in the queue, sent by value so that a Submit
+// task is one unit of work in the queue, held by value so that a Submit
 // allocates nothing.
 type task struct {
 	ctx context.Context
