@@ -3,6 +3,7 @@ package pool
 import (
 	"context"
 	"math"
+	"runtime"
 	"sync"
 	"testing"
 	"unsafe"
@@ -82,6 +83,7 @@ func TestRingHandsEveryTaskOverOnce(t *testing.T) {
 		wg.Go(func() {
 			for n := range int64(perSender) {
 				for !r.push(task{ctx: context.Background(), enq: s<<32 | n}) {
+					runtime.Gosched() // full: let a taker run, even on one CPU
 				}
 			}
 		})
@@ -97,6 +99,7 @@ func TestRingHandsEveryTaskOverOnce(t *testing.T) {
 					if done {
 						return
 					}
+					runtime.Gosched()
 					continue
 				}
 				s, n := got.enq>>32, got.enq&(1<<32-1)
@@ -122,6 +125,7 @@ func TestRingHandsEveryTaskOverOnce(t *testing.T) {
 		done.Go(func() {
 			for n := range int64(perSender) {
 				for !r.push(tagged(s<<32 | n)) {
+					runtime.Gosched()
 				}
 			}
 		})
@@ -129,6 +133,7 @@ func TestRingHandsEveryTaskOverOnce(t *testing.T) {
 	for range senders * perSender {
 		var got task
 		for ok := false; !ok; got, ok = r.pop() {
+			runtime.Gosched()
 		}
 		s, n := got.enq>>32, got.enq&(1<<32-1)
 		require.Equal(t, last[s]+1, n, "sender %d", s)
