@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/cenkalti/backoff/v4"
 	"github.com/stretchr/testify/assert"
@@ -123,3 +124,9 @@ func TestTotalsStayExactWhenTheWindowIsFullOfSuccesses(t *testing.T) {
 }
 
 var errInternalDown = errors.New("down")
+
+func TestEachStripeIsACacheLine(t *testing.T) {
+	b := MustNew(Config{})
+	assert.Equal(t, uintptr(64), unsafe.Sizeof(stripe{}))
+	assert.Zero(t, uintptr(unsafe.Pointer(b.stripes))%64, "the stripes start on a line")
+}
