@@ -20,13 +20,13 @@ type Pool struct {
 	onPanic   func(PanicEvent)
 	full      error         // errFull, named
 	closedErr error         // errClosed, named
-	queue     *ring         // the queue; nil when QueueSize is 0
-	handoff   chan task     // QueueSize 0: unbuffered, straight to a free worker; closed by Close
+	queue     *ring         // the queue; empty and unused when QueueSize is 0
+	handoff   chan task     // QueueSize 0 only: unbuffered, straight to a free worker; closed by Close
 	wake      chan struct{} // a token per wake-up of an idle worker; closed by Close
 	room      chan struct{} // a token per wake-up of a sender waiting for room
 	closing   chan struct{} // closed by Close: wakes senders waiting for room
 	exited    chan struct{} // closed by the last worker to exit
-	slots     []workerSlot  // one per worker, for Stats.Busy
+	slots     []workerSlot  // one per worker: its busy flag and its histograms
 	calls     sync.Pool     // *doCall records for Do
 
 	// Written by submitters. Senders hold mu.RLock while they queue, so
@@ -115,10 +115,9 @@ func New(cfg Config) (*Pool, error) {
 		closing:   make(chan struct{}),
 		exited:    make(chan struct{}),
 		slots:     make([]workerSlot, cfg.Workers),
+		queue:     newRing(cfg.QueueSize),
 	}
-	if cfg.QueueSize > 0 {
-		p.queue = newRing(cfg.QueueSize)
-	} else {
+	if cfg.QueueSize == 0 {
 		p.handoff = make(chan task)
 	}
 	if p.onPanic == nil {
@@ -179,7 +178,7 @@ func (p *Pool) send(ctx context.Context, fn func(context.Context), j job, wait b
 		return p.closedErr
 	}
 	t := task{ctx: ctx, fn: fn, job: j, enq: monotime.Now()}
-	if p.queue == nil {
+	if p.handoff != nil {
 		return p.handOff(ctx, t, wait)
 	}
 	if p.queue.push(t) {
@@ -279,10 +278,10 @@ func (p *Pool) Close(ctx context.Context) error {
 		p.mu.Lock()      // wait out senders that got in before closed was set
 		// Nobody can queue or send a wake-up now: workers drain the queue
 		// and exit.
-		if p.queue != nil {
-			close(p.wake)
-		} else {
+		if p.handoff != nil {
 			close(p.handoff)
+		} else {
+			close(p.wake)
 		}
 		p.mu.Unlock()
 	})
@@ -298,7 +297,7 @@ func (p *Pool) Close(ctx context.Context) error {
 // is closed and its queue drained. parked reports whether the worker had
 // to wait, in which case the caller must read the clock afresh.
 func (p *Pool) take() (t task, parked, ok bool) {
-	if p.queue == nil {
+	if p.handoff != nil {
 		t, ok = <-p.handoff
 		return t, true, ok
 	}

@@ -25,8 +25,8 @@ type Stats struct {
 func (p *Pool) Stats() Stats {
 	st := Stats{
 		Workers:   len(p.slots),
-		Queued:    p.queued(),
-		QueueSize: p.queueSize(),
+		Queued:    p.queue.len(),
+		QueueSize: len(p.queue.slots),
 		Submitted: p.submitted.Load(),
 		Rejected:  p.rejected.Load(),
 		Canceled:  p.canceled.Load(),
@@ -45,20 +45,6 @@ func (p *Pool) Stats() Stats {
 	// Every task that ran is in Run, once: those that did not panic completed.
 	st.Completed = st.Run.Count - min(st.Run.Count, st.Panicked)
 	return st
-}
-
-func (p *Pool) queued() int {
-	if p.queue == nil {
-		return 0
-	}
-	return p.queue.len()
-}
-
-func (p *Pool) queueSize() int {
-	if p.queue == nil {
-		return 0
-	}
-	return len(p.queue.slots)
 }
 
 // add adds the waits of b to a.
