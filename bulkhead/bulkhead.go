@@ -23,10 +23,13 @@ var (
 	errFull        = rejection.New("bulkhead", "full")
 	errWaitTimeout = rejection.New("bulkhead", "wait timeout")
 	errNilFunc     = errors.New("bulkhead: Do called with a nil fn")
+	errNotCreated  = errors.New("bulkhead: Bulkhead not created with New")
 )
 
 // Bulkhead caps how many calls to one dependency run at once, and how many
-// wait. Create it with New; it is safe for concurrent use.
+// wait. Create it with New; it is safe for concurrent use. A zero Bulkhead
+// has no limit to enforce: Do, Acquire and SetMaxConcurrent return an
+// error saying it was not created with New, and TryAcquire never grants.
 type Bulkhead struct {
 	// The uncontended paths touch only this word, on a cache line of its own.
 	state atomic.Uint64 // a state
@@ -38,9 +41,8 @@ type Bulkhead struct {
 	full     error // errFull, named
 	timedOut error // errWaitTimeout, named
 
-	mu      sync.Mutex
-	queue   waitQueue
-	waiters waiterPool
+	mu    sync.Mutex
+	queue waitQueue
 
 	granted                       uint64            // slots granted without a wait, moved out of state; guarded by mu
 	wait                          poolwait.Recorder // the calls that waited for their slot
@@ -132,6 +134,9 @@ func (b *Bulkhead) SetMaxConcurrent(n int) error {
 	if n <= 0 || n > MaxLimit {
 		return fmt.Errorf("bulkhead: SetMaxConcurrent: n must be in 1..%d, got %d", MaxLimit, n)
 	}
+	if b.full == nil {
+		return errNotCreated
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	for {
@@ -204,6 +209,9 @@ func (b *Bulkhead) grantLocked() bool {
 
 // acquireSlow takes a slot, or queues for one and waits.
 func (b *Bulkhead) acquireSlow(ctx context.Context) error {
+	if b.full == nil {
+		return errNotCreated // a zero Bulkhead: its limit is 0, so every call gets here
+	}
 	b.mu.Lock()
 	for {
 		if b.grantLocked() {
@@ -223,7 +231,7 @@ func (b *Bulkhead) acquireSlow(ctx context.Context) error {
 			break
 		}
 	}
-	w := b.waiters.get()
+	w := newWaiter()
 	b.queue.pushBack(w)
 	b.mu.Unlock()
 
@@ -236,7 +244,6 @@ func (b *Bulkhead) acquireSlow(ctx context.Context) error {
 	select {
 	case <-w.ready:
 		w.stopTimer()
-		b.waiters.put(w)
 		b.wait.Observe(time.Since(start))
 		return nil
 	case <-ctx.Done():
@@ -258,7 +265,6 @@ func (b *Bulkhead) acquireSlow(ctx context.Context) error {
 		<-w.ready
 		b.release()
 	}
-	b.waiters.put(w)
 	return err
 }
 

@@ -30,6 +30,7 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		{bulkhead.Config{MaxConcurrent: 1, MaxQueue: -1}, "bulkhead: Config.MaxQueue must be >= 0, got -1"},
 		{bulkhead.Config{MaxConcurrent: 1, MaxQueue: bulkhead.MaxQueueLimit + 1}, "bulkhead: Config.MaxQueue must be <= 262143, got 262144"},
 		{bulkhead.Config{MaxConcurrent: 1, MaxWait: -time.Second}, "bulkhead: Config.MaxWait must be >= 0, got -1s"},
+		{bulkhead.Config{MaxConcurrent: 1, MaxWait: time.Second}, "bulkhead: Config.MaxWait is 1s but MaxQueue is 0: no caller can wait; set MaxQueue, or leave MaxWait 0"},
 	} {
 		b, err := bulkhead.New(tc.cfg)
 		assert.Nil(t, b)
@@ -362,4 +363,37 @@ func TestAcquiredCountsEveryGrant(t *testing.T) {
 		require.Equal(t, st.Acquired, st.Wait.Count)
 		prev = st.Acquired
 	}
+}
+
+// A zero Bulkhead has no limit: every call gets a clear error and none runs
+// fn, from many goroutines at once (it used to grant slots it did not have
+// and crash in the wait queue).
+func TestZeroBulkheadRefusesEveryCall(t *testing.T) {
+	var b bulkhead.Bulkhead
+	const want = "bulkhead: Bulkhead not created with New"
+	done := make(chan struct{})
+	for range 8 {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for range 100 {
+				err := b.Do(t.Context(), func(context.Context) error {
+					t.Error("fn ran under a zero Bulkhead")
+					return nil
+				})
+				assert.EqualError(t, err, want)
+				release, err := b.Acquire(t.Context())
+				assert.Nil(t, release)
+				assert.EqualError(t, err, want)
+				_, ok := b.TryAcquire()
+				assert.False(t, ok)
+			}
+		}()
+	}
+	for range 8 {
+		<-done
+	}
+	assert.EqualError(t, b.SetMaxConcurrent(3), want)
+	st := b.Stats()
+	assert.Zero(t, st.InFlight)
+	assert.Zero(t, st.MaxConcurrent)
 }

@@ -34,7 +34,8 @@ type Config struct {
 
 	// MaxWait is the longest a caller waits in the queue before it gets
 	// ErrWaitTimeout. Zero: no limit of its own; the caller waits until its
-	// ctx is done.
+	// ctx is done. Setting it with MaxQueue 0 is an error: nobody could
+	// ever wait.
 	MaxWait time.Duration
 }
 
@@ -50,6 +51,8 @@ func (c Config) validate() error {
 		return fmt.Errorf("bulkhead: Config.MaxQueue must be <= %d, got %d", MaxQueueLimit, c.MaxQueue)
 	case c.MaxWait < 0:
 		return fmt.Errorf("bulkhead: Config.MaxWait must be >= 0, got %v", c.MaxWait)
+	case c.MaxWait > 0 && c.MaxQueue == 0:
+		return fmt.Errorf("bulkhead: Config.MaxWait is %v but MaxQueue is 0: no caller can wait; set MaxQueue, or leave MaxWait 0", c.MaxWait)
 	}
 	return nil
 }

@@ -1,14 +1,13 @@
 package bulkhead
 
-import (
-	"sync"
-	"time"
-)
+import "time"
 
-// waiter is one caller queued for a slot. Records are reused through a
-// per-bulkhead sync.Pool, so a wait allocates nothing once warm; the pool is
-// per bulkhead so that a record (its channel and timer) never crosses from
-// one bulkhead, or testing/synctest bubble, to another.
+// waiter is one caller queued for a slot. A record is made for each wait
+// and never reused: its channel and timer belong to the goroutine's
+// testing/synctest bubble, if it has one, and a record recycled into
+// another bubble (a package-level bulkhead shared by two tests) would
+// crash the process. A wait already parks a goroutine; the record's two or
+// three small allocations cost less than that.
 type waiter struct {
 	ready      chan struct{} // a slot was handed over; buffered, sent under Bulkhead.mu
 	timer      *time.Timer   // MaxWait; nil until first needed
@@ -53,36 +52,17 @@ func (q *waitQueue) remove(w *waiter) {
 	w.prev, w.next, w.queued = nil, nil, false
 }
 
-// waiterPool recycles waiter records.
-type waiterPool struct{ p sync.Pool }
-
-func (p *waiterPool) get() *waiter {
-	if w, ok := p.p.Get().(*waiter); ok {
-		return w
-	}
-	return &waiter{ready: make(chan struct{}, 1)}
-}
-
-// put recycles w, which must hold no pending signal and no running timer.
-func (p *waiterPool) put(w *waiter) { p.p.Put(w) }
+func newWaiter() *waiter { return &waiter{ready: make(chan struct{}, 1)} }
 
 // startTimer arms w's timer for d and returns its channel.
 func (w *waiter) startTimer(d time.Duration) <-chan time.Time {
-	if w.timer == nil {
-		w.timer = time.NewTimer(d)
-	} else {
-		w.timer.Reset(d)
-	}
+	w.timer = time.NewTimer(d)
 	return w.timer.C
 }
 
-// stopTimer disarms w's timer, if it has one, and drops a tick it may have
-// left behind (only possible with GODEBUG=asynctimerchan=1).
+// stopTimer disarms w's timer, if it has one.
 func (w *waiter) stopTimer() {
-	if w.timer != nil && !w.timer.Stop() {
-		select {
-		case <-w.timer.C:
-		default:
-		}
+	if w.timer != nil {
+		w.timer.Stop()
 	}
 }

@@ -7,6 +7,13 @@
 // "thread-pool bulkhead": Do runs a call on a worker and waits for it, so
 // *Pool is a watertight.Policy.
 //
+// A pool is not a job queue. Its queue lives in the process' memory: work
+// still queued or running when the process stops, crashes or is
+// redeployed is lost. Work that must survive a restart (an email that must
+// go out, a payment to settle) belongs to a durable job queue — River on
+// PostgreSQL, asynq on Redis — whose workers can call the dependency
+// through a Pool or a bulkhead of their own.
+//
 // # Sizing
 //
 // Size Workers to what the dependency the tasks call can serve — its
@@ -33,11 +40,29 @@
 // ends while its task is still queued leaves at once; once the task runs,
 // Do waits for it.
 //
+// A Pool must be made by New (or MustNew): a zero Pool has no workers, and
+// every call that would give it work returns an error saying so. A nil
+// *Pool given to Go or NewGroup is an error too.
+//
+// # Tests with testing/synctest
+//
+// A Pool's workers are goroutines started by New, and they run its tasks.
+// In a test that uses a synctest bubble, create the Pool inside the bubble
+// and Close it there: the workers are then in the bubble, and the tasks
+// run on its fake clock. A Pool created outside the bubble (a package-level
+// variable) runs the bubble's tasks outside it, in real time; Submit works,
+// but Do, Go and Group cannot: the worker would have to wake the waiting
+// goroutine inside the bubble, which Go forbids (the process stops with
+// "send on synctest channel from outside bubble"). No library can change
+// that; give such tests a Pool of their own.
+//
 // # Panics
 //
 // Do, Future.Wait and Group.Wait re-panic a task's panic in the waiting
 // goroutine, as a *PanicError that holds the original value and the
-// worker's stack (its Error method prints both). A fire-and-forget task
+// worker's stack (its Error method prints both). The exception is
+// http.ErrAbortHandler, re-panicked as it is, so that a handler aborting
+// its response under a pool policy is not logged by net/http as a crash. A fire-and-forget task
 // (Submit, TrySubmit) has no caller: its panic is recovered, counted in
 // Stats.Panicked and reported to Config.OnPanic (by default slog.Error
 // with the stack; LogPanics sends it to a logger of yours), and the

@@ -3,6 +3,7 @@ package pool
 import (
 	"errors"
 	"fmt"
+	"net/http"
 
 	"github.com/watertight-go/watertight/internal/rejection"
 )
@@ -18,7 +19,9 @@ var (
 
 	errFull    = rejection.New("pool", "full")
 	errClosed  = rejection.New("pool", "closed")
-	errNilTask = errors.New("pool: nil task")
+	errNilTask    = errors.New("pool: nil task")
+	errNotCreated = errors.New("pool: Pool not created with New")
+	errNilPool    = errors.New("pool: nil *Pool")
 
 	// errGoexit is what a Do or Future caller gets when its task called
 	// runtime.Goexit.
@@ -44,4 +47,16 @@ func (e *PanicError) Error() string {
 func (e *PanicError) Unwrap() error {
 	err, _ := e.Value.(error)
 	return err
+}
+
+// repanic re-panics a task's panic in the goroutine that waits for it: as
+// e, so that the worker's stack is not lost, except for
+// http.ErrAbortHandler, which goes up unchanged: a handler that aborts its
+// response on purpose must reach net/http as the sentinel it recognises
+// (and does not log as a crash).
+func (e *PanicError) repanic() {
+	if e.Value == http.ErrAbortHandler {
+		panic(http.ErrAbortHandler)
+	}
+	panic(e)
 }

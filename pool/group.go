@@ -2,6 +2,7 @@ package pool
 
 import (
 	"context"
+	"errors"
 	"sync"
 )
 
@@ -29,6 +30,9 @@ type Group struct {
 
 // NewGroup returns a Group whose tasks run on p, and the context they get:
 // derived from ctx and cancelled when the first task fails or Wait returns.
+//
+// A nil p is reported by the Group: every Go fails and Wait returns the
+// error. A zero Group, not made by NewGroup, likewise fails every Go.
 func NewGroup(ctx context.Context, p *Pool) (*Group, context.Context) {
 	gctx, cancel := context.WithCancelCause(ctx)
 	return &Group{pool: p, ctx: gctx, cancel: cancel}, gctx
@@ -38,8 +42,15 @@ func NewGroup(ctx context.Context, p *Pool) (*Group, context.Context) {
 // group's context is done, or the pool closed), that error becomes the
 // group's error (if it is the first) and fn does not run.
 func (g *Group) Go(fn func(context.Context) error) {
-	if fn == nil {
+	switch {
+	case fn == nil:
 		g.fail(errNilTask, nil)
+		return
+	case g.cancel == nil:
+		g.fail(errors.New("pool: Group not created with NewGroup"), nil)
+		return
+	case g.pool == nil:
+		g.fail(errNilPool, nil)
 		return
 	}
 	g.wg.Add(1)
@@ -55,12 +66,14 @@ func (g *Group) Go(fn func(context.Context) error) {
 // re-panics with its *PanicError instead.
 func (g *Group) Wait() error {
 	g.wg.Wait()
-	g.cancel(context.Canceled)
+	if g.cancel != nil {
+		g.cancel(context.Canceled)
+	}
 	g.mu.Lock()
 	err, pe := g.err, g.panic
 	g.mu.Unlock()
 	if pe != nil {
-		panic(pe)
+		pe.repanic()
 	}
 	return err
 }
@@ -76,9 +89,11 @@ func (g *Group) fail(err error, p *PanicError) {
 		g.panic = p
 	}
 	g.mu.Unlock()
-	if p != nil {
+	switch {
+	case g.cancel == nil: // a zero Group: no context to cancel
+	case p != nil:
 		g.cancel(p)
-	} else {
+	default:
 		g.cancel(err)
 	}
 }

@@ -2,6 +2,7 @@ package pool
 
 import (
 	"context"
+	"errors"
 	"sync/atomic"
 )
 
@@ -17,6 +18,9 @@ import (
 func (p *Pool) Do(ctx context.Context, fn func(context.Context) error) error {
 	if fn == nil {
 		return errNilTask
+	}
+	if err := p.created(); err != nil {
+		return err
 	}
 	c := p.calls.Get().(*doCall)
 	c.fn = fn
@@ -39,7 +43,7 @@ func (p *Pool) Do(ctx context.Context, fn func(context.Context) error) error {
 	p.calls.Put(c)
 	switch {
 	case pe != nil:
-		panic(pe)
+		pe.repanic()
 	case goexit:
 		return errGoexit
 	}
@@ -92,8 +96,11 @@ type Future[T any] struct {
 // ctx.Err() or ErrClosed if that wait ends. If ctx ends while the task is
 // queued, the task is skipped and the Future's error is ctx.Err().
 func Go[T any](ctx context.Context, p *Pool, fn func(context.Context) (T, error)) (*Future[T], error) {
-	if fn == nil {
+	switch {
+	case fn == nil:
 		return nil, errNilTask
+	case p == nil:
+		return nil, errNilPool
 	}
 	f := &Future[T]{done: make(chan struct{}), fn: fn}
 	if err := p.send(ctx, nil, f, true); err != nil {
@@ -105,8 +112,14 @@ func Go[T any](ctx context.Context, p *Pool, fn func(context.Context) (T, error)
 // Wait returns the task's value and error once it has finished, or ctx's
 // error if ctx ends first; the task goes on and a later Wait still gets its
 // result. If the task panicked, every Wait re-panics with a *PanicError
-// holding the original value and the worker's stack.
+// holding the original value and the worker's stack (http.ErrAbortHandler
+// goes up as it is). A zero Future, not returned by Go, has no task: Wait
+// returns an error.
 func (f *Future[T]) Wait(ctx context.Context) (T, error) {
+	if f.done == nil {
+		var zero T
+		return zero, errors.New("pool: Future not returned by Go")
+	}
 	select {
 	case <-f.done:
 	case <-ctx.Done():
@@ -115,7 +128,7 @@ func (f *Future[T]) Wait(ctx context.Context) (T, error) {
 	}
 	switch {
 	case f.panic != nil:
-		panic(f.panic)
+		f.panic.repanic()
 	case f.goexit:
 		var zero T
 		return zero, errGoexit

@@ -13,7 +13,9 @@ import (
 )
 
 // Pool is a fixed set of workers fed by a bounded queue. Create it with
-// New and stop it with Close; it is safe for concurrent use.
+// New and stop it with Close; it is safe for concurrent use. A zero Pool
+// has no workers: every method that would give it work, and Close, return
+// an error saying it was not created with New.
 type Pool struct {
 	// Set by New, read-only after.
 	name      string
@@ -165,8 +167,23 @@ func (p *Pool) TrySubmit(ctx context.Context, task func(context.Context)) error 
 	return p.send(ctx, task, nil, false)
 }
 
+// created reports a Pool that New did not make: it has no workers, and
+// every call that would give it work returns this error.
+func (p *Pool) created() error {
+	if p == nil {
+		return errNilPool
+	}
+	if p.queue == nil {
+		return errNotCreated
+	}
+	return nil
+}
+
 // send queues one task, waiting for room if wait is set.
 func (p *Pool) send(ctx context.Context, fn func(context.Context), j job, wait bool) error {
+	if err := p.created(); err != nil {
+		return err
+	}
 	if err := ctx.Err(); err != nil {
 		p.canceled.Add(1)
 		return err
@@ -272,6 +289,9 @@ func (p *Pool) handOff(ctx context.Context, t task, wait bool) error {
 // background. Calling Close again waits the same way and returns nil once
 // the pool has drained.
 func (p *Pool) Close(ctx context.Context) error {
+	if err := p.created(); err != nil {
+		return err
+	}
 	p.closeOnce.Do(func() {
 		p.closed.Store(true)
 		close(p.closing) // release senders waiting for room

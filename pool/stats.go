@@ -23,6 +23,9 @@ type Stats struct {
 
 // Stats returns a snapshot. It takes no lock and allocates nothing.
 func (p *Pool) Stats() Stats {
+	if p.queue == nil {
+		return Stats{} // a zero Pool
+	}
 	st := Stats{
 		Workers:   len(p.slots),
 		Queued:    p.queue.len(),
