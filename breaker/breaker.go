@@ -15,11 +15,14 @@ import (
 )
 
 // Breaker is a circuit breaker. Create it with New; it is safe for
-// concurrent use and starts no goroutine.
+// concurrent use and starts no goroutine. The zero Breaker is ready to use,
+// as if made by New(Config{}): on its first call it sets itself up with the
+// zero Config's defaults.
 type Breaker struct {
 	s            settings
 	halfOpenFull error
-	cur          atomic.Pointer[period]
+	cur          atomic.Pointer[period] // nil only in a zero Breaker not used yet
+	setupOnce    sync.Once
 
 	// mu serialises transitions (and with them every use of OpenBackoff)
 	// and the queue of state changes waiting for OnStateChange.
@@ -50,6 +53,22 @@ func New(cfg Config) (*Breaker, error) {
 	return b, nil
 }
 
+// load returns the period in force, setting up a zero Breaker first.
+func (b *Breaker) load() *period {
+	if p := b.cur.Load(); p != nil {
+		return p
+	}
+	b.setupOnce.Do(func() {
+		s, err := Config{}.settings()
+		if err != nil {
+			panic("breaker: the zero Config is invalid: " + err.Error()) // a bug here, not the caller's
+		}
+		b.s, b.halfOpenFull, b.stripes = s, errHalfOpenFull, new(stripes)
+		b.cur.CompareAndSwap(nil, b.newClosed())
+	})
+	return b.cur.Load()
+}
+
 // MustNew is like New but panics if cfg is invalid.
 func MustNew(cfg Config) *Breaker {
 	b, err := New(cfg)
@@ -67,6 +86,9 @@ func (b *Breaker) Name() string { return b.s.Name }
 // *OpenError (open) or ErrHalfOpenFull (half-open, probes taken). A panic
 // in fn is recorded as a failure and goes on up the caller's stack.
 func (b *Breaker) Do(ctx context.Context, fn func(context.Context) error) error {
+	if fn == nil {
+		return errNilFunc
+	}
 	p, start, err := b.admit()
 	if err != nil {
 		return err
@@ -123,8 +145,9 @@ func (b *Breaker) State() State { return b.current(monotime.Now()).state }
 
 // Reset closes the breaker with an empty window, whatever its state.
 func (b *Breaker) Reset() {
+	cur := b.load()
 	b.mu.Lock()
-	b.installLocked(b.cur.Load(), Closed, ReasonReset, monotime.Now())
+	b.installLocked(cur, Closed, ReasonReset, monotime.Now())
 	b.mu.Unlock()
 	b.deliver()
 }
@@ -132,7 +155,7 @@ func (b *Breaker) Reset() {
 // current returns the period in force at now, applying due transitions.
 func (b *Breaker) current(now int64) *period {
 	for {
-		p := b.cur.Load()
+		p := b.load()
 		switch {
 		case p.state == Open && now >= p.until:
 			b.transition(p, HalfOpen, ReasonOpenPeriodEnded, now)
@@ -147,7 +170,7 @@ func (b *Breaker) current(now int64) *period {
 // admit lets a call through or refuses it. It returns the period the call
 // belongs to, and its start when the call must be timed.
 func (b *Breaker) admit() (p *period, start int64, err error) {
-	p = b.cur.Load()
+	p = b.load()
 	if p.state == Closed { // the hot path: one atomic load
 		if b.s.SlowCall > 0 {
 			start = monotime.Now()

@@ -1,6 +1,7 @@
 package breaker_test
 
 import (
+	"math"
 	"context"
 	"errors"
 	"testing"
@@ -445,6 +446,8 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		{breaker.Config{SlowCallRate: 0.5}, "breaker: Config.SlowCallRate (0.5) is set without Config.SlowCall"},
 		{breaker.Config{HalfOpenCalls: -1}, "breaker: Config.HalfOpenCalls must be >= 0, got -1"},
 		{breaker.Config{HalfOpenTimeout: -1}, "breaker: Config.HalfOpenTimeout must be >= 0, got -1ns"},
+		{breaker.Config{Window: 10}, "breaker: Config.Window must be 0 or at least 1ms, got 10ns (a bare number is nanoseconds: write 10 * time.Second)"},
+		{breaker.Config{FailureRate: math.NaN()}, "breaker: Config.FailureRate must be in (0, 1], got NaN"},
 	} {
 		b, err := breaker.New(tc.cfg)
 		assert.Nil(t, b)

@@ -47,7 +47,9 @@ type Config struct {
 
 	// Window is the length of a time-based window, kept in 10 buckets:
 	// calls leave it a tenth of Window at a time. Zero: 10 s, unless
-	// WindowCalls is set; setting both is an error.
+	// WindowCalls is set; setting both is an error. Below 1 ms is an
+	// error: such a window cannot hold a call (a bare 10 is 10 ns; write
+	// 10 * time.Second).
 	Window time.Duration
 
 	// MinCalls is how many calls must be in the window before it may trip.
@@ -124,6 +126,8 @@ func (c Config) settings() (settings, error) {
 		return bad("WindowCalls", c.WindowCalls, ">= 0")
 	case c.Window < 0:
 		return bad("Window", c.Window, ">= 0")
+	case c.Window > 0 && c.Window < time.Millisecond:
+		return settings{}, fmt.Errorf("breaker: Config.Window must be 0 or at least 1ms, got %v (a bare number is nanoseconds: write 10 * time.Second)", c.Window)
 	case c.WindowCalls > 0 && c.Window > 0:
 		return settings{}, fmt.Errorf("breaker: Config.WindowCalls (%d) and Config.Window (%v) are both set; choose a count or a time window", c.WindowCalls, c.Window)
 	case c.MinCalls < 0:

@@ -1,6 +1,7 @@
 package breaker
 
 import (
+	"errors"
 	"strconv"
 	"time"
 
@@ -18,6 +19,7 @@ var (
 
 	errOpen         = rejection.New("breaker", "open")
 	errHalfOpenFull = rejection.New("breaker", "half-open, probes taken")
+	errNilFunc      = errors.New("breaker: Do called with a nil fn")
 )
 
 // OpenError is returned while the circuit is open. It matches ErrOpen and

@@ -21,7 +21,10 @@ var ErrExceeded error = &sentinel{"timeout: deadline exceeded"}
 // context.DeadlineExceeded: the request's budget is spent.
 var ErrNoBudget error = &sentinel{"timeout: not enough time left to start the call"}
 
-var errNilFunc = errors.New("timeout: Do called with a nil fn")
+var (
+	errNilFunc    = errors.New("timeout: Do called with a nil fn")
+	errNotCreated = errors.New("timeout: Timeout not created with New")
+)
 
 type sentinel struct{ msg string }
 

@@ -19,6 +19,9 @@ type Stats struct {
 // Stats returns a snapshot. It takes no lock and allocates nothing.
 func (t *Timeout) Stats() Stats {
 	c := t.stats
+	if c == nil {
+		return Stats{} // a zero Timeout
+	}
 	st := Stats{
 		Exceeded:   c.exceeded.Load(),
 		Canceled:   c.canceled.Load(),

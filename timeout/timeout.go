@@ -2,6 +2,7 @@ package timeout
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync/atomic"
@@ -11,7 +12,8 @@ import (
 )
 
 // Timeout bounds how long a call may take. Create it with New; it is safe
-// for concurrent use.
+// for concurrent use. A zero Timeout has no duration: its Do returns an
+// error saying it was not created with New, without calling fn.
 type Timeout struct {
 	name         string
 	d            time.Duration
@@ -91,6 +93,9 @@ func (t *Timeout) run(ctx context.Context, d time.Duration, fn func(context.Cont
 	if fn == nil {
 		return errNilFunc
 	}
+	if d <= 0 {
+		return errNotCreated // a zero Timeout; the package-level Do checked its d
+	}
 	c := t.stats
 	if err := ctx.Err(); err != nil {
 		if c != nil {
@@ -137,8 +142,14 @@ func (t *Timeout) ended(ctx, tctx context.Context, cause *exceeded, err error) e
 		if c != nil {
 			c.exceeded.Add(1)
 		}
-		if err == nil {
+		switch {
+		case err == nil:
 			return nil // the work succeeded, late
+		case errors.Is(err, cause):
+			// fn already wrapped our cause (fmt.Errorf("…: %w",
+			// context.Cause(ctx))): its error matches ErrExceeded as it
+			// is, and wrapping it again would print the cause twice.
+			return err
 		}
 		return &exceeded{name: t.name, d: cause.d, err: err}
 	}
