@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/watertight-go/watertight/internal/typednil"
 )
 
 // A Policy runs fn under some protection and returns fn's error, or its own.
@@ -24,16 +26,18 @@ var ErrRejected = errors.New("watertight: rejected")
 // Chain applies policies outermost first: Chain(a, b).Do(ctx, fn) runs
 // a.Do(ctx, func(ctx) error { return b.Do(ctx, fn) }).
 //
-// Chain() with no policies runs fn directly. A nil policy is a programming
-// error reported, without calling fn, by every Do of the returned Policy.
+// Chain() with no policies runs fn directly. A nil policy — nil itself, or
+// a nil pointer such as a failed New's result — is a programming error
+// reported, without calling fn, by every Do of the returned Policy.
 //
 // A chain of two or more policies has a method Unwrap() []Policy that
-// returns them, outermost first, for code that looks inside a policy (an
-// eviction that must not drop an open breaker, a metrics exporter).
+// returns them, outermost first; Unwrap(p) calls it, for code that looks
+// inside a policy (an eviction that must not drop an open breaker, a
+// metrics exporter).
 func Chain(policies ...Policy) Policy {
 	for i, p := range policies {
-		if p == nil {
-			return brokenChain{fmt.Errorf("watertight: Chain: policy %d of %d is nil", i, len(policies))}
+		if typednil.Is(p) {
+			return brokenChain{fmt.Errorf("watertight: Chain: policy %d of %d is %s", i, len(policies), typednil.Describe(p))}
 		}
 	}
 	switch len(policies) {
@@ -43,6 +47,18 @@ func Chain(policies ...Policy) Policy {
 		return policies[0]
 	}
 	return chain(append([]Policy(nil), policies...))
+}
+
+// Unwrap returns the policies that p is made of, outermost first: those
+// of a Chain, or of any policy with a method Unwrap() []Policy (a user's
+// own composite). It returns nil for a policy that is not made of others.
+// Unwrap looks one level down; a chained chain is unwrapped by calling it
+// again.
+func Unwrap(p Policy) []Policy {
+	if c, ok := p.(interface{ Unwrap() []Policy }); ok {
+		return c.Unwrap()
+	}
+	return nil
 }
 
 // chain runs its policies outermost first.
@@ -73,11 +89,15 @@ func (b brokenChain) Do(context.Context, func(context.Context) error) error { re
 //
 // Call returns the zero value of T whenever p returns an error, even if fn
 // produced a value: a value that fn produces after p gave up on it (an
-// abandoned call) is dropped, without a data race.
+// abandoned call) is dropped, without a data race. A nil p (or a nil
+// pointer in it) or a nil fn is an error, and nothing is called.
 func Call[T any](ctx context.Context, p Policy, fn func(context.Context) (T, error)) (T, error) {
 	var zero T
-	if p == nil {
-		return zero, errors.New("watertight: Call: policy is nil")
+	switch {
+	case typednil.Is(p):
+		return zero, errors.New("watertight: Call: policy is " + typednil.Describe(p))
+	case fn == nil:
+		return zero, errors.New("watertight: Call: fn is nil")
 	}
 	// res is written only by fn's wrapper and read only when p.Do returned
 	// nil, which by the Policy contract happens after the wrapper returned.

@@ -198,3 +198,29 @@ func TestCallWithAbandoningTimeout(t *testing.T) {
 		assert.Nil(t, v)
 	})
 }
+
+// A failed New's (*T)(nil) is not == nil inside a Policy; it used to be
+// accepted and panic on the first call.
+func TestTypedNilPolicyIsReportedNotCalled(t *testing.T) {
+	var tm *timeout.Timeout // what a failed timeout.New returns
+	c := watertight.Chain(tm, watertight.Chain())
+	err := c.Do(t.Context(), func(context.Context) error { t.Error("fn called"); return nil })
+	assert.EqualError(t, err, "watertight: Chain: policy 0 of 2 is a nil *timeout.Timeout")
+
+	_, err = watertight.Call(t.Context(), tm, func(context.Context) (int, error) { return 1, nil })
+	assert.EqualError(t, err, "watertight: Call: policy is a nil *timeout.Timeout")
+
+	_, err = watertight.Call[int](t.Context(), watertight.Chain(), nil)
+	assert.EqualError(t, err, "watertight: Call: fn is nil")
+}
+
+func TestUnwrapLooksInsideAChain(t *testing.T) {
+	var log []string
+	a, b := tracer{"a", &log}, tracer{"b", &log}
+	inner := watertight.Chain(a, b)
+	outer := watertight.Chain(inner, a)
+	assert.Equal(t, []watertight.Policy{inner, a}, watertight.Unwrap(outer))
+	assert.Equal(t, []watertight.Policy{a, b}, watertight.Unwrap(watertight.Unwrap(outer)[0]))
+	assert.Nil(t, watertight.Unwrap(a))
+	assert.Nil(t, watertight.Unwrap(watertight.Chain(a)), "a chain of one is that policy")
+}
