@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/watertight-go/watertight"
+	"github.com/watertight-go/watertight/internal/typednil"
 	"github.com/watertight-go/watertight/timeout"
 )
 
@@ -37,17 +38,29 @@ func WithRejectResponse(respond func(w http.ResponseWriter, r *http.Request, err
 // that p abandoned fail with http.ErrHandlerTimeout instead of racing the
 // response.
 //
-// A nil next or p is an error.
+// next writes its headers into a map of its own, which goes to the
+// connection when next first writes (or returns without writing): a
+// handler that p abandoned can go on setting headers without racing the
+// 504 written in its place, and that 504 carries none of them.
+//
+// A nil next or p (or a nil pointer in either), or a nil option func, is
+// an error.
 func Handler(next http.Handler, p watertight.Policy, opts ...HandlerOption) (http.Handler, error) {
 	switch {
-	case next == nil:
-		return nil, errors.New("httpguard: Handler: next is nil")
-	case p == nil:
-		return nil, errors.New("httpguard: Handler: policy is nil")
+	case typednil.Is(next):
+		return nil, errors.New("httpguard: Handler: next is " + typednil.Describe(next))
+	case typednil.Is(p):
+		return nil, errors.New("httpguard: Handler: policy is " + typednil.Describe(p))
 	}
 	h := &handler{next: next, policy: p, reject: rejectResponse}
 	for _, o := range opts {
+		if o == nil {
+			return nil, errors.New("httpguard: Handler: an option is nil")
+		}
 		o(h)
+	}
+	if h.reject == nil {
+		return nil, errors.New("httpguard: WithRejectResponse: respond is nil")
 	}
 	return h, nil
 }
@@ -62,19 +75,39 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	gw := writers.Get().(*guardedWriter)
 	gw.w, gw.next, gw.req = w, h.next, r
 	err := h.policy.Do(r.Context(), gw.serve)
-	unwritten, reusable := gw.finish()
-	if reusable {
-		*gw = guardedWriter{serve: gw.serve}
+	unwritten, returned := gw.finish()
+	answered := unwritten && err != nil && answer(w, r, err, h.reject)
+	if unwritten && returned && !answered {
+		// next returned without writing: its headers go out with the
+		// empty response net/http sends for it.
+		copyHeader(w.Header(), gw.header)
+	}
+	if returned {
+		header := gw.header
+		clear(header)
+		*gw = guardedWriter{serve: gw.serve, header: header}
 		writers.Put(gw)
 	}
-	if !unwritten || err == nil {
-		return // next wrote its own response, or p let it finish
-	}
+}
+
+// answer writes the response for a policy error, if it is one we answer
+// (a refusal, our deadline), and reports whether it did.
+func answer(w http.ResponseWriter, r *http.Request, err error, reject func(http.ResponseWriter, *http.Request, error)) bool {
 	switch {
 	case errors.Is(err, watertight.ErrRejected):
-		h.reject(w, r, err)
+		reject(w, r, err)
 	case errors.Is(err, timeout.ErrExceeded):
 		http.Error(w, http.StatusText(http.StatusGatewayTimeout), http.StatusGatewayTimeout)
+	default:
+		return false
+	}
+	return true
+}
+
+// copyHeader adds src's values to dst.
+func copyHeader(dst, src http.Header) {
+	for k, vv := range src {
+		dst[k] = append(dst[k], vv...)
 	}
 }
 
@@ -97,13 +130,17 @@ func RetryAfterSeconds(err error) string {
 // guardedWriter passes writes to w until finish is called, and records
 // whether anything was written; after finish, writes fail. The mutex is
 // what lets an abandoned handler write on without racing the response.
-// Writers are reused once their handler has returned, so a guarded request
-// allocates nothing of its own.
+// The handler's headers live in header, a map of its own, until its first
+// write copies them to w; from then on, until finish, Header is w's map,
+// so that trailers set after the body still reach the connection.
+// Writers (and their header maps) are reused once their handler has
+// returned, so a guarded request allocates nothing of its own once warm.
 type guardedWriter struct {
-	w     http.ResponseWriter
-	next  http.Handler
-	req   *http.Request
-	serve func(context.Context) error // gw.run, bound once
+	w      http.ResponseWriter
+	next   http.Handler
+	req    *http.Request
+	serve  func(context.Context) error // gw.run, bound once
+	header http.Header                 // the handler's own, until it writes
 
 	mu       sync.Mutex
 	wrote    bool
@@ -131,15 +168,38 @@ func (gw *guardedWriter) run(ctx context.Context) error {
 }
 
 // finish stops writes through gw and reports whether nothing was written,
-// and whether the handler has returned (gw may then be reused).
-func (gw *guardedWriter) finish() (unwritten, reusable bool) {
+// and whether the handler has returned (gw may then be reused, and its
+// header map read).
+func (gw *guardedWriter) finish() (unwritten, returned bool) {
 	gw.mu.Lock()
 	defer gw.mu.Unlock()
 	gw.finished = true
 	return !gw.wrote, gw.returned
 }
 
-func (gw *guardedWriter) Header() http.Header { return gw.w.Header() }
+// Header returns the handler's own header map, or, once it has written
+// and until finish, the connection's.
+func (gw *guardedWriter) Header() http.Header {
+	gw.mu.Lock()
+	defer gw.mu.Unlock()
+	if gw.wrote && !gw.finished {
+		return gw.w.Header()
+	}
+	if gw.header == nil {
+		gw.header = make(http.Header)
+	}
+	return gw.header
+}
+
+// startWrite marks the response as written, copying the handler's headers
+// to the connection the first time. gw.mu must be held and gw not
+// finished.
+func (gw *guardedWriter) startWrite() {
+	if !gw.wrote {
+		gw.wrote = true
+		copyHeader(gw.w.Header(), gw.header)
+	}
+}
 
 func (gw *guardedWriter) WriteHeader(code int) {
 	gw.mu.Lock()
@@ -148,7 +208,10 @@ func (gw *guardedWriter) WriteHeader(code int) {
 		return
 	}
 	if code >= 200 || code == http.StatusSwitchingProtocols { // 1xx are informational: not the response
-		gw.wrote = true
+		gw.startWrite()
+	} else {
+		copyHeader(gw.w.Header(), gw.header) // a 1xx carries the headers set so far
+		clear(gw.header)
 	}
 	gw.w.WriteHeader(code)
 }
@@ -159,7 +222,7 @@ func (gw *guardedWriter) Write(b []byte) (int, error) {
 	if gw.finished {
 		return 0, http.ErrHandlerTimeout
 	}
-	gw.wrote = true
+	gw.startWrite()
 	return gw.w.Write(b)
 }
 
@@ -173,7 +236,7 @@ func (gw *guardedWriter) FlushError() error {
 	if gw.finished {
 		return http.ErrHandlerTimeout
 	}
-	gw.wrote = true
+	gw.startWrite()
 	return http.NewResponseController(gw.w).Flush()
 }
 
@@ -184,7 +247,7 @@ func (gw *guardedWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if gw.finished {
 		return nil, nil, http.ErrHandlerTimeout
 	}
-	gw.wrote = true
+	gw.startWrite()
 	return http.NewResponseController(gw.w).Hijack()
 }
 

@@ -1,11 +1,15 @@
 package httpguard
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"io"
+	"math"
 	"net"
 	"net/http"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -14,6 +18,7 @@ import (
 	"github.com/watertight-go/watertight/breaker"
 	"github.com/watertight-go/watertight/internal/monotime"
 	"github.com/watertight-go/watertight/internal/rejection"
+	"github.com/watertight-go/watertight/internal/typednil"
 )
 
 // HostsConfig configures PerHost.
@@ -41,7 +46,8 @@ func (e *tooManyHostsError) Unwrap() error { return errTooManyHosts }
 
 // Hosts is an http.RoundTripper with one policy per destination host
 // (scheme, host and port), so that one slow host cannot take the slots of
-// the others. Create it with PerHost.
+// the others. Create it with PerHost; a zero Hosts refuses every request
+// with an error saying so.
 type Hosts struct {
 	*guard
 	factory   func(host string) (watertight.Policy, error)
@@ -69,9 +75,15 @@ func (k hostKey) String() string {
 type host struct {
 	key      hostKey
 	policy   watertight.Policy
-	inFlight atomic.Int64
+	inFlight atomic.Int64 // calls in flight; dropped once the host is dropped
 	lastUsed atomic.Int64 // monotime of the last call's end or start
 }
+
+// dropped is what a dropped host's inFlight is set to, by one
+// compare-and-swap from 0: a request that counts itself in flight on it
+// afterwards sees a negative count and looks the host up again, so no
+// request can use a policy that is being dropped.
+const dropped = math.MinInt64 / 2
 
 // PerHost returns a Hosts that sends each request with next, under the
 // policy factory returned for its host. factory runs once per host, on the
@@ -87,11 +99,25 @@ type host struct {
 // ErrTooManyHosts. There is no background goroutine: hosts are dropped
 // only when a new one needs the room.
 //
-// A nil next or factory, or a negative MaxHosts or IdleAfter, is an error.
+// A dropped host's policy is closed: every policy in it (found through
+// watertight.Unwrap) that has a method Close(context.Context) error (a
+// *pool.Pool) is closed with a context that is already done, so that it
+// stops at once without the request that made room waiting for it; one
+// with Close() error (an io.Closer) is closed as it is. The factory made
+// that policy for the host alone, so Hosts owns it: without this, a pool
+// policy would leak its workers with every host that comes and goes. Close
+// errors are dropped; a policy the factory shares between hosts must not
+// be closable (wrap it) or it is closed with the first host that goes.
+//
+// Host names are case-insensitive, and a missing port is the scheme's
+// default: api.example.com, API.EXAMPLE.COM and Api.Example.com:80 over
+// http share one policy, named "http://api.example.com:80".
+//
+// A nil next or factory (or a nil pointer), a nil option, or a negative
+// MaxHosts or IdleAfter, is an error; so is a nil policy from the factory,
+// for the request that asked for it.
 func PerHost(next http.RoundTripper, factory func(host string) (watertight.Policy, error), cfg HostsConfig, opts ...TransportOption) (*Hosts, error) {
 	switch {
-	case next == nil:
-		return nil, errors.New("httpguard: PerHost: next is nil")
 	case factory == nil:
 		return nil, errors.New("httpguard: PerHost: factory is nil")
 	case cfg.MaxHosts < 0:
@@ -99,7 +125,11 @@ func PerHost(next http.RoundTripper, factory func(host string) (watertight.Polic
 	case cfg.IdleAfter < 0:
 		return nil, fmt.Errorf("httpguard: HostsConfig.IdleAfter must be >= 0, got %v", cfg.IdleAfter)
 	}
-	h := &Hosts{guard: newGuard(next, opts), factory: factory, maxHosts: cfg.MaxHosts, idleAfter: int64(cfg.IdleAfter)}
+	g, err := newGuard("PerHost", next, opts)
+	if err != nil {
+		return nil, err
+	}
+	h := &Hosts{guard: g, factory: factory, maxHosts: cfg.MaxHosts, idleAfter: int64(cfg.IdleAfter)}
 	if h.maxHosts == 0 {
 		h.maxHosts = 1024
 	}
@@ -111,19 +141,43 @@ func PerHost(next http.RoundTripper, factory func(host string) (watertight.Polic
 	return h, nil
 }
 
+// errHostsNotCreated is returned by a zero Hosts.
+var errHostsNotCreated = errors.New("httpguard: Hosts not created with PerHost")
+
 // RoundTrip sends req under its host's policy.
 func (h *Hosts) RoundTrip(req *http.Request) (*http.Response, error) {
-	key := keyOf(req)
-	e := (*h.hosts.Load())[key]
-	if e == nil {
-		var err error
-		if e, err = h.add(key); err != nil {
-			return nil, err
+	e, err := h.lookup(req)
+	if err != nil {
+		if req.Body != nil {
+			_ = req.Body.Close() // never sent: the RoundTripper contract still wants it closed
 		}
+		return nil, err
 	}
-	e.inFlight.Add(1)
 	defer e.done()
 	return h.roundTrip(req, e.policy)
+}
+
+// lookup returns req's host, counted in flight, adding it if it is new.
+func (h *Hosts) lookup(req *http.Request) (*host, error) {
+	hosts := h.hosts.Load()
+	if hosts == nil {
+		return nil, errHostsNotCreated
+	}
+	key := keyOf(req)
+	for {
+		e := (*hosts)[key]
+		if e == nil {
+			var err error
+			if e, err = h.add(key); err != nil {
+				return nil, err
+			}
+		}
+		if e.inFlight.Add(1) > 0 {
+			return e, nil
+		}
+		// Dropped between the lookup and the count: look again.
+		hosts = h.hosts.Load()
+	}
 }
 
 // done ends a call to the host.
@@ -132,72 +186,107 @@ func (e *host) done() {
 	e.inFlight.Add(-1)
 }
 
+// keyOf returns req's destination. strings.ToLower returns its argument,
+// without allocating, when it is lower case already.
 func keyOf(req *http.Request) hostKey {
 	u := req.URL
+	scheme := strings.ToLower(u.Scheme)
 	port := u.Port()
 	if port == "" {
-		switch u.Scheme {
+		switch scheme {
 		case "https":
 			port = "443"
 		case "http":
 			port = "80"
 		}
 	}
-	return hostKey{scheme: u.Scheme, hostname: u.Hostname(), port: port}
+	return hostKey{scheme: scheme, hostname: strings.ToLower(u.Hostname()), port: port}
 }
 
-// add creates the policy of a new host, making room if it must.
+// add creates the policy of a new host, making room if it must, and
+// closes the policies of the hosts it dropped.
 func (h *Hosts) add(key hostKey) (*host, error) {
+	e, gone, err := h.addLocked(key)
+	for _, g := range gone {
+		closePolicy(g.policy)
+	}
+	return e, err
+}
+
+func (h *Hosts) addLocked(key hostKey) (e *host, gone []*host, err error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	old := *h.hosts.Load()
 	if e := old[key]; e != nil {
-		return e, nil // another request added it meanwhile
+		return e, nil, nil // another request added it meanwhile
 	}
 	hosts := make(map[hostKey]*host, len(old)+1)
 	now := monotime.Now()
 	for k, e := range old {
-		if len(old) >= h.maxHosts && h.droppable(e, now) {
+		if len(old) >= h.maxHosts && h.drop(e, now) {
+			gone = append(gone, e)
 			continue
 		}
 		hosts[k] = e
 	}
+	// The hosts marked dropped must leave the published map whatever
+	// happens next: a request that finds one looks again, and must not
+	// find it again.
+	defer func() {
+		if e != nil || len(gone) > 0 {
+			h.hosts.Store(&hosts)
+		}
+	}()
 	if len(hosts) >= h.maxHosts {
-		return nil, &tooManyHostsError{fmt.Sprintf("httpguard: %d hosts have a policy (HostsConfig.MaxHosts) and none is idle; not adding %s", len(hosts), key)}
+		return nil, gone, &tooManyHostsError{fmt.Sprintf("httpguard: %d hosts have a policy (HostsConfig.MaxHosts) and none is idle; not adding %s", len(hosts), key)}
 	}
 	p, err := h.factory(key.String())
 	if err != nil {
-		return nil, fmt.Errorf("httpguard: policy for %s: %w", key, err)
+		return nil, gone, fmt.Errorf("httpguard: policy for %s: %w", key, err)
 	}
-	if p == nil {
-		return nil, fmt.Errorf("httpguard: policy for %s: factory returned nil", key)
+	if typednil.Is(p) {
+		return nil, gone, fmt.Errorf("httpguard: policy for %s: factory returned %s", key, typednil.Describe(p))
 	}
-	e := &host{key: key, policy: p}
+	e = &host{key: key, policy: p}
 	e.lastUsed.Store(now)
 	hosts[key] = e
-	h.hosts.Store(&hosts)
-	return e, nil
+	return e, gone, nil
 }
 
-// droppable reports whether a host's policy may be forgotten now.
-func (h *Hosts) droppable(e *host, now int64) bool {
-	return e.inFlight.Load() == 0 && now-e.lastUsed.Load() >= h.idleAfter && !holdsState(e.policy)
+// drop marks a host dropped if its policy may be forgotten now: idle, not
+// holding an open breaker, and (the compare-and-swap, last) with no
+// request in flight.
+func (h *Hosts) drop(e *host, now int64) bool {
+	return now-e.lastUsed.Load() >= h.idleAfter && !holdsState(e.policy) && e.inFlight.CompareAndSwap(0, dropped)
 }
 
 // holdsState reports whether p, or a policy chained in it, is a breaker
 // that is not closed.
 func holdsState(p watertight.Policy) bool {
-	switch p := p.(type) {
-	case *breaker.Breaker:
-		return p.State() != breaker.Closed
-	case interface{ Unwrap() []watertight.Policy }:
-		for _, inner := range p.Unwrap() {
-			if holdsState(inner) {
-				return true
-			}
+	if b, ok := p.(*breaker.Breaker); ok {
+		return b.State() != breaker.Closed
+	}
+	for _, inner := range watertight.Unwrap(p) {
+		if holdsState(inner) {
+			return true
 		}
 	}
 	return false
+}
+
+// closePolicy closes what a dropped host's policy holds (see PerHost).
+func closePolicy(p watertight.Policy) {
+	switch c := p.(type) {
+	case interface{ Close(context.Context) error }:
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel() // stop taking work and return at once; the rest finishes on its own
+		_ = c.Close(ctx)
+	case io.Closer:
+		_ = c.Close()
+	}
+	for _, inner := range watertight.Unwrap(p) {
+		closePolicy(inner)
+	}
 }
 
 // HostStats describes one host's policy.
@@ -210,7 +299,11 @@ type HostStats struct {
 
 // Stats lists every host that has a policy, sorted by Host.
 func (h *Hosts) Stats() []HostStats {
-	hosts := *h.hosts.Load()
+	ptr := h.hosts.Load()
+	if ptr == nil {
+		return nil // a zero Hosts
+	}
+	hosts := *ptr
 	out := make([]HostStats, 0, len(hosts))
 	now := monotime.Now()
 	for k, e := range hosts {

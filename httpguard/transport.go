@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"github.com/watertight-go/watertight"
+	"github.com/watertight-go/watertight/internal/typednil"
 )
 
 // TransportOption configures Transport and PerHost.
@@ -47,15 +48,23 @@ func (e *StatusError) Error() string {
 // response that arrives after p gave up on it (an abandoning timeout) is
 // drained and closed, so its connection is reused.
 //
-// A nil next or p is an error.
+// The policy may call fn more than once, at the same time, or give up on
+// a call that runs on: each call is one attempt, and the caller gets the
+// response of the attempt that ended the call; every other response, also
+// one that arrives after RoundTrip returned, is drained and closed, and
+// never reaches another request. A request p refuses has its body closed,
+// as the RoundTripper contract asks.
+//
+// A nil next or p (or a nil pointer in either), or a nil option, is an
+// error.
 func Transport(next http.RoundTripper, p watertight.Policy, opts ...TransportOption) (http.RoundTripper, error) {
-	switch {
-	case next == nil:
-		return nil, errors.New("httpguard: Transport: next is nil")
-	case p == nil:
-		return nil, errors.New("httpguard: Transport: policy is nil")
+	if typednil.Is(p) {
+		return nil, errors.New("httpguard: Transport: policy is " + typednil.Describe(p))
 	}
-	g := newGuard(next, opts)
+	g, err := newGuard("Transport", next, opts)
+	if err != nil {
+		return nil, err
+	}
 	return &transport{guard: g, policy: p}, nil
 }
 
@@ -74,29 +83,70 @@ type guard struct {
 	isFailure func(*http.Response, error) bool
 }
 
-func newGuard(next http.RoundTripper, opts []TransportOption) *guard {
-	g := &guard{next: next, isFailure: defaultIsFailure}
-	for _, o := range opts {
-		o(g)
+// CloseIdleConnections closes the idle connections of the wrapped
+// RoundTripper, if it can (an *http.Transport can), so that
+// http.Client.CloseIdleConnections reaches it through Transport and
+// PerHost.
+func (g *guard) CloseIdleConnections() {
+	if g == nil {
+		return // a zero Hosts
 	}
-	return g
+	if c, ok := g.next.(interface{ CloseIdleConnections() }); ok {
+		c.CloseIdleConnections()
+	}
 }
 
-// exchange is one request's hand-over between the policy's fn, which may
-// be abandoned and finish late, and RoundTrip. Exchanges are reused when
-// fn is known to be done with them, so a guarded request allocates nothing
-// of its own.
+// newGuard checks next and the options for who (Transport, PerHost).
+func newGuard(who string, next http.RoundTripper, opts []TransportOption) (*guard, error) {
+	if typednil.Is(next) {
+		return nil, errors.New("httpguard: " + who + ": next is " + typednil.Describe(next))
+	}
+	g := &guard{next: next, isFailure: defaultIsFailure}
+	for _, o := range opts {
+		if o == nil {
+			return nil, errors.New("httpguard: " + who + ": an option is nil")
+		}
+		o(g)
+	}
+	if g.isFailure == nil {
+		return nil, errors.New("httpguard: WithFailure: isFailure is nil")
+	}
+	return g, nil
+}
+
+// exchange is one request's hand-over between the policy's fn and
+// RoundTrip. The policy may call fn more than once (a retry), at the same
+// time (a hedge), and give up on a call that goes on running (an
+// abandoning timeout): every call of fn is an attempt with its own record,
+// and RoundTrip, once the policy has returned, keeps the one attempt that
+// ended the call and discards every other response, including those of
+// attempts that come back later. An exchange is reused only when no
+// attempt is still running, so a late response can never reach another
+// request. The first attempt's record is part of the exchange: a request
+// sent once allocates nothing of its own.
 type exchange struct {
 	g   *guard
 	req *http.Request
 	fn  func(context.Context) error // x.send, bound once
 
-	mu        sync.Mutex
+	mu       sync.Mutex
+	first    attempt
+	more     []*attempt // attempts after the first
+	started  int        // calls of fn
+	running  int        // attempts that have not delivered
+	finished int        // attempts that have delivered, for their order
+	claimed  bool       // RoundTrip has taken the outcome; later ones are discarded
+}
+
+// attempt is one call of the policy's fn.
+type attempt struct {
 	resp      *http.Response
 	err       error // the transport's error
 	cancel    context.CancelFunc
-	delivered bool // fn has handed over and will not touch x again
-	claimed   bool // RoundTrip has taken the outcome; a late one is discarded
+	status    *StatusError // what fn returned for a response classified as a failure
+	ok        bool         // fn returned nil
+	live      bool         // fn's ctx was not done when it returned
+	delivered int          // 1 + its place among the attempts that delivered; 0: running
 }
 
 var exchanges = sync.Pool{New: func() any {
@@ -109,45 +159,54 @@ func (g *guard) roundTrip(req *http.Request, p watertight.Policy) (*http.Respons
 	x := exchanges.Get().(*exchange)
 	x.g, x.req = g, req
 	err := p.Do(req.Context(), x.fn)
-	resp, cancel, rtErr, reusable := x.claim()
-	if reusable {
+	won, losers, sent, reusable := x.claim(err)
+	if reusable { // won and losers are copies: x may go to the next request
 		*x = exchange{fn: x.fn}
 		exchanges.Put(x)
 	}
-	if err == nil && rtErr != nil {
-		err = rtErr // a transport error the classification let pass
+	for i := range losers {
+		losers[i].discard()
+	}
+	if !sent && req.Body != nil {
+		_ = req.Body.Close() // refused: the RoundTripper contract still wants the body closed
+	}
+	win := &won
+	if won.delivered == 0 {
+		if err == nil {
+			err = errNotSent // a RoundTripper must return a response or an error
+		}
+		return nil, err
+	}
+	resp, cancel := win.resp, win.cancel
+	if err == nil && win.err != nil {
+		err = win.err // a transport error the classification let pass
 	}
 	if err == nil && resp == nil {
-		err = errNotSent // a RoundTripper must return a response or an error
+		err = errNotSent
 	}
-	switch {
-	case err == nil, resp != nil && isStatusError(err):
+	if err == nil || (resp != nil && win.status != nil) {
 		if cancel != nil {
 			resp.Body = &cancelOnClose{ReadCloser: resp.Body, cancel: cancel}
 		}
 		return resp, nil
 	}
-	if resp != nil {
-		discard(resp)
-	}
-	if cancel != nil {
-		cancel()
-	}
+	win.discard()
 	return nil, err
 }
 
 // errNotSent is returned when the policy returned nil without calling fn.
 var errNotSent = errors.New("httpguard: the policy returned without sending the request")
 
-// isStatusError reports whether err is the *StatusError send reported:
-// the policy passed on the classification of a response.
-func isStatusError(err error) bool {
-	var se *StatusError
-	return errors.As(err, &se)
-}
+// errAfterReturn is what fn returns when a policy calls it after its Do
+// returned: RoundTrip has already answered.
+var errAfterReturn = errors.New("httpguard: the policy called fn after it returned")
 
 // send is the policy's fn: it sends the request with the policy's ctx.
 func (x *exchange) send(ctx context.Context) error {
+	a := x.begin()
+	if a == nil {
+		return errAfterReturn
+	}
 	g, req := x.g, x.req
 	out := req
 	var cancel context.CancelFunc
@@ -165,50 +224,133 @@ func (x *exchange) send(ctx context.Context) error {
 		// policy sees its deadline as the reason (a timeout's ErrExceeded).
 		<-ctx.Done()
 	}
-	if !x.deliver(resp, err, cancel) {
-		return err // too late: discarded
+	var ret error
+	var status *StatusError
+	switch {
+	case err == nil && g.isFailure(resp, nil):
+		status = &StatusError{StatusCode: resp.StatusCode}
+		ret = status
+	case err != nil && g.isFailure(nil, err):
+		ret = err
 	}
-	if err == nil && g.isFailure(resp, nil) {
-		return &StatusError{StatusCode: resp.StatusCode}
-	}
-	if err != nil && !g.isFailure(nil, err) {
-		return nil
-	}
-	return err
+	x.deliver(a, attempt{resp: resp, err: err, cancel: cancel, status: status, ok: ret == nil, live: ctx.Err() == nil})
+	return ret
 }
 
-// deliver hands fn's outcome over, unless RoundTrip has already returned;
-// then it drains the response itself and reports false.
-func (x *exchange) deliver(resp *http.Response, err error, cancel context.CancelFunc) bool {
+// begin records a new attempt, or returns nil if RoundTrip has returned.
+// Responses of attempts that failed are discarded now, before the next
+// goes out: the policy has decided on them.
+func (x *exchange) begin() *attempt {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	if x.claimed {
-		if resp != nil {
-			discard(resp)
-		}
-		if cancel != nil {
-			cancel()
-		}
-		return false
+		return nil
 	}
-	if x.delivered { // the policy ran fn again (a retry): drop the previous attempt
-		if x.resp != nil {
-			discard(x.resp)
-		}
-		if x.cancel != nil {
-			x.cancel()
-		}
+	a := &x.first
+	if x.started > 0 {
+		a = new(attempt)
+		x.more = append(x.more, a)
 	}
-	x.resp, x.err, x.cancel, x.delivered = resp, err, cancel, true
-	return true
+	x.started++
+	x.running++
+	x.each(func(b *attempt) {
+		if b.delivered > 0 && !b.ok {
+			b.discard()
+		}
+	})
+	return a
 }
 
-// claim takes fn's outcome, and reports whether fn is done with x.
-func (x *exchange) claim() (resp *http.Response, cancel context.CancelFunc, rtErr error, reusable bool) {
+// deliver records an attempt's outcome, or discards it if RoundTrip has
+// returned already.
+func (x *exchange) deliver(a *attempt, out attempt) {
+	x.mu.Lock()
+	x.running--
+	if x.claimed {
+		x.mu.Unlock()
+		out.discard()
+		return
+	}
+	x.finished++
+	out.delivered = x.finished
+	*a = out
+	x.mu.Unlock()
+}
+
+// claim takes the outcome for RoundTrip once the policy returned err: the
+// attempt that ended the call, if any, and every other attempt that has a
+// response to discard. It reports whether fn was called at all, and
+// whether no attempt is still running (x may then be reused).
+//
+// The attempt that ended the call: for a nil err, the first to succeed
+// while its ctx was live (a hedge's winner; not an abandoned attempt that
+// came back), or failing that the first to succeed (a success after our
+// deadline, which a cooperative timeout passes on); for a *StatusError,
+// the attempt that returned that very error.
+//
+// It returns copies, so that x may be reused at once; won.delivered is 0
+// if no attempt ended the call.
+func (x *exchange) claim(err error) (won attempt, losers []attempt, sent, reusable bool) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	x.claimed = true
-	return x.resp, x.cancel, x.err, x.delivered
+	var status *StatusError
+	if err != nil {
+		errors.As(err, &status)
+	}
+	var win *attempt
+	x.each(func(a *attempt) {
+		if a.delivered == 0 {
+			return
+		}
+		switch {
+		case err == nil && a.ok && (win == nil || better(a, win)):
+			win = a
+		case status != nil && a.status == status:
+			win = a
+		}
+	})
+	x.each(func(a *attempt) {
+		if a != win && a.delivered > 0 && (a.resp != nil || a.cancel != nil) {
+			losers = append(losers, *a)
+		}
+	})
+	if win != nil {
+		won = *win
+	}
+	return won, losers, x.started > 0, x.running == 0
+}
+
+// better reports whether success a ended the call rather than success b.
+func better(a, b *attempt) bool {
+	if a.live != b.live {
+		return a.live
+	}
+	return a.delivered < b.delivered
+}
+
+// each calls f with every attempt started so far. x.mu must be held.
+func (x *exchange) each(f func(*attempt)) {
+	if x.started == 0 {
+		return
+	}
+	f(&x.first)
+	for _, a := range x.more {
+		f(a)
+	}
+}
+
+// discard drains and closes a's response, if it has one, and ends its
+// request's context.
+func (a *attempt) discard() {
+	if a.resp != nil {
+		discard(a.resp)
+		a.resp = nil
+	}
+	if a.cancel != nil {
+		a.cancel()
+		a.cancel = nil
+	}
 }
 
 // detach returns a context with parent's values and cancellation and p's
