@@ -17,8 +17,8 @@ var (
 	// watertight.ErrRejected.
 	ErrClosed error = errClosed
 
-	errFull    = rejection.New("pool", "full")
-	errClosed  = rejection.New("pool", "closed")
+	errFull       = rejection.New("pool", "full")
+	errClosed     = rejection.New("pool", "closed")
 	errNilTask    = errors.New("pool: nil task")
 	errNotCreated = errors.New("pool: Pool not created with New")
 	errNilPool    = errors.New("pool: nil *Pool")
