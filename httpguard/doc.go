@@ -4,13 +4,18 @@
 //
 // # Serving
 //
-// Handler runs each request under a policy. A refusal (an error matching
-// watertight.ErrRejected: a full bulkhead, an open breaker, a full pool)
-// becomes 503 Service Unavailable with a Retry-After header; the policy's
-// own deadline (timeout.ErrExceeded) becomes 504 Gateway Timeout, as long
+// Handler runs each request under a policy. A refusal by that policy (an
+// error matching watertight.ErrRejected: a full bulkhead, an open breaker,
+// a full pool) becomes 503 Service Unavailable with a Retry-After header;
+// its deadline (timeout.ErrExceeded) becomes 504 Gateway Timeout, as long
 // as the handler has written nothing; a response the handler has started
 // is never rewritten. Streaming handlers work: Flush and
 // http.ResponseController pass through.
+//
+// Handler maps only what its own policy returns. When the handler itself
+// makes an outbound call under a policy and that call is refused, the
+// error is the handler's to answer; WriteError gives it the same mapping
+// (503 with Retry-After, or 504) in one line.
 //
 // # Sending
 //
@@ -32,8 +37,8 @@
 //
 // # Errors
 //
-// The constructors return an error for a nil handler, transport, policy or
-// factory, or a bad HostsConfig, rather than failing on the first request.
-// (DESIGN's sketch has them return only the handler or transport; the
-// error is what a config-driven service needs to fail at start-up.)
+// The constructors return an error for a nil handler, transport, policy,
+// factory or option (also a nil pointer, such as a failed New's result),
+// or a bad HostsConfig, rather than failing on the first request: a
+// config-driven service must fail at start-up, not under traffic.
 package httpguard

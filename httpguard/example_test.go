@@ -98,3 +98,31 @@ func ExamplePerHost() {
 	// Output:
 	// acquired: 3 in flight: 0
 }
+
+// WriteError answers for an outbound call that the handler makes itself:
+// Handler maps only its own policy's errors, so a refusal of the call
+// inside is the handler's to turn into 503.
+func ExampleWriteError() {
+	rates := bulkhead.MustNew(bulkhead.Config{Name: "rates", MaxConcurrent: 1})
+	release, _ := rates.Acquire(context.Background()) // every slot is taken
+	defer release()
+
+	quote := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rate, err := watertight.Call(r.Context(), rates, func(ctx context.Context) (float64, error) {
+			return 1.08, nil // the outbound call
+		})
+		if httpguard.WriteError(w, err) {
+			return // 503 with Retry-After, or 504
+		}
+		if err != nil {
+			http.Error(w, "rates failed", http.StatusBadGateway)
+			return
+		}
+		fmt.Fprintf(w, "%.2f\n", rate)
+	})
+	rec := httptest.NewRecorder()
+	quote.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/quote", nil))
+	fmt.Println(rec.Code, rec.Header().Get("Retry-After"))
+	// Output:
+	// 503 1
+}

@@ -118,6 +118,26 @@ func rejectResponse(w http.ResponseWriter, _ *http.Request, err error) {
 	http.Error(w, http.StatusText(http.StatusServiceUnavailable), http.StatusServiceUnavailable)
 }
 
+// WriteError answers a request with what Handler answers for its own
+// policy's errors, for the errors of the policies a handler calls itself
+// (an outbound call refused by its bulkhead or breaker): an error matching
+// watertight.ErrRejected becomes 503 Service Unavailable with Retry-After,
+// and timeout.ErrExceeded becomes 504 Gateway Timeout. It reports whether
+// it wrote; for any other error (nil included) it writes nothing and
+// returns false, and the handler answers as it sees fit.
+//
+//	receipt, err := watertight.Call(r.Context(), payments, charge)
+//	if httpguard.WriteError(w, err) {
+//		return
+//	}
+//	if err != nil {
+//		http.Error(w, "charge failed", http.StatusBadGateway)
+//		return
+//	}
+func WriteError(w http.ResponseWriter, err error) bool {
+	return err != nil && answer(w, nil, err, rejectResponse)
+}
+
 // RetryAfterSeconds returns the Retry-After header value for err:
 // watertight.RetryAfter rounded up to whole seconds, and at least 1 (also
 // when err carries no hint).

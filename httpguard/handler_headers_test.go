@@ -1,6 +1,8 @@
 package httpguard_test
 
 import (
+	"context"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -12,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/watertight-go/watertight"
+	"github.com/watertight-go/watertight/bulkhead"
 	"github.com/watertight-go/watertight/httpguard"
 	"github.com/watertight-go/watertight/timeout"
 )
@@ -81,4 +84,35 @@ func TestHandlerNilPointersAndOptions(t *testing.T) {
 	assert.EqualError(t, err, "httpguard: WithRejectResponse: respond is nil")
 	_, err = httpguard.Handler(ok, watertight.Chain(), nil)
 	assert.EqualError(t, err, "httpguard: Handler: an option is nil")
+}
+
+func TestWriteError(t *testing.T) {
+	full := bulkhead.MustNew(bulkhead.Config{MaxConcurrent: 1})
+	release, err := full.Acquire(t.Context())
+	require.NoError(t, err)
+	defer release()
+	refused := full.Do(t.Context(), func(context.Context) error { return nil })
+
+	rec := httptest.NewRecorder()
+	assert.True(t, httpguard.WriteError(rec, refused))
+	assert.Equal(t, http.StatusServiceUnavailable, rec.Code)
+	assert.Equal(t, "1", rec.Header().Get("Retry-After"))
+
+	var deadline error
+	synctest.Test(t, func(t *testing.T) {
+		deadline = timeout.MustNew(timeout.Config{Duration: time.Second}).Do(t.Context(), func(ctx context.Context) error {
+			<-ctx.Done()
+			return ctx.Err()
+		})
+	})
+	rec = httptest.NewRecorder()
+	assert.True(t, httpguard.WriteError(rec, deadline))
+	assert.Equal(t, http.StatusGatewayTimeout, rec.Code)
+
+	for _, err := range []error{nil, errors.New("other"), context.Canceled} {
+		rec = httptest.NewRecorder()
+		assert.False(t, httpguard.WriteError(rec, err))
+		assert.False(t, rec.Flushed)
+		assert.Empty(t, rec.Body.String())
+	}
 }
