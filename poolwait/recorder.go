@@ -172,9 +172,12 @@ func (s Stats) Quantile(q float64) time.Duration {
 
 // Sub returns the waits recorded between the snapshot prev and s, where prev
 // was taken earlier from the same Recorder: Count, Total and Buckets are the
-// differences. Max cannot be subtracted: it is the upper bound of the highest
-// bucket that gained a wait, capped at s.Max — never below the longest wait
-// of the interval, and at most one bucket width above it.
+// differences. Max is exact when the longest wait ever grew in the interval
+// (s.Max > prev.Max: the interval holds it). Otherwise it is estimated like
+// a quantile, as the geometric middle of the highest bucket that gained a
+// wait, capped at s.Max: within QuantileError of the interval's longest
+// wait, so that the interval's quantiles, Quantile(1) and the top ranks of
+// a small interval included, keep the error Quantile documents.
 func (s Stats) Sub(prev Stats) Stats {
 	d := Stats{Total: s.Total - prev.Total}
 	top := -1
@@ -186,8 +189,17 @@ func (s Stats) Sub(prev Stats) Stats {
 			top = i
 		}
 	}
-	if top >= 0 {
-		d.Max = min(BucketUpperBound(top), s.Max)
+	switch {
+	case top < 0:
+	case s.Max > prev.Max:
+		d.Max = s.Max
+	case top == 0:
+		d.Max = min(BucketUpperBound(0)/2, s.Max)
+	case top == NumBuckets-1:
+		d.Max = s.Max
+	default:
+		lo, hi := float64(BucketLowerBound(top)), float64(BucketUpperBound(top))
+		d.Max = min(time.Duration(math.Sqrt(lo*hi)), s.Max)
 	}
 	return d
 }

@@ -138,14 +138,38 @@ func TestSubGivesTheIntervalBetweenSnapshots(t *testing.T) {
 	assert.Equal(t, uint64(2), d.Count)
 	assert.Equal(t, 40*time.Millisecond, d.Total)
 	assert.Equal(t, 20*time.Millisecond, d.Mean())
-	// Max of the interval: an upper bound within one bucket of 30ms, not 1s.
-	assert.GreaterOrEqual(t, d.Max, 30*time.Millisecond)
-	assert.Less(t, float64(d.Max), 30e6*1.125)
+	// Max of the interval: within QuantileError of 30ms, not 1s.
+	assert.InEpsilon(t, float64(30*time.Millisecond), float64(d.Max), poolwait.QuantileError)
 	assert.InEpsilon(t, float64(30*time.Millisecond), float64(d.Quantile(1)), poolwait.QuantileError)
+
+	// The longest wait ever, recorded in the interval: exact.
+	prev = r.Stats()
+	r.Observe(1500 * time.Millisecond)
+	assert.Equal(t, 1500*time.Millisecond, r.Stats().Sub(prev).Max)
 
 	empty := r.Stats().Sub(r.Stats())
 	assert.Zero(t, empty.Count)
 	assert.Zero(t, empty.Max)
+}
+
+// The worst case for an interval's top ranks: every wait just above a
+// bucket's lower bound, where that bucket's upper bound is 12.5% off. The
+// p99 of a small interval (its top rank) used to be that upper bound,
+// twice QuantileError; it must stay within QuantileError, at every scale.
+func TestSubTopRanksKeepTheQuantileError(t *testing.T) {
+	for i := 1; i < poolwait.NumBuckets-1; i += 7 {
+		var r poolwait.Recorder
+		r.Observe(2 * time.Minute) // an old, longer wait: s.Max says nothing of the interval
+		prev := r.Stats()
+		wait := poolwait.BucketLowerBound(i) + 1
+		for range 50 {
+			r.Observe(wait)
+		}
+		d := r.Stats().Sub(prev)
+		for _, q := range []float64{0.5, 0.99, 1} {
+			assert.InEpsilon(t, float64(wait), float64(d.Quantile(q)), poolwait.QuantileError, "bucket %d, q %v", i, q)
+		}
+	}
 }
 
 func TestConcurrentObserveLosesNothing(t *testing.T) {
