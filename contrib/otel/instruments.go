@@ -28,6 +28,7 @@ type instruments struct {
 	breakerCalls, breakerTransitions                     metric.Int64ObservableCounter
 	breakerFailureRate, breakerSlowRate                  metric.Float64ObservableGauge
 	connWait                                             dist
+	connFailed                                           metric.Int64ObservableCounter
 	sqlMaxOpen, sqlOpen, sqlInUse, sqlIdle               metric.Int64ObservableGauge
 	sqlWaits                                             metric.Int64ObservableCounter
 	sqlWaitTime                                          metric.Float64ObservableCounter
@@ -113,7 +114,8 @@ func newInstruments(m metric.Meter) (instruments, error) {
 		breakerFailureRate: b.fgauge("watertight.breaker.failure_rate", "1", "Failed share of the window's calls."),
 		breakerSlowRate:    b.fgauge("watertight.breaker.slow_call_rate", "1", "Slow share of the window's calls."),
 
-		connWait: b.dist("watertight.http.conn.wait", "wait"),
+		connWait:   b.dist("watertight.http.conn.wait", "wait"),
+		connFailed: b.counter("watertight.http.conn.failed", "{checkout}", "Connection checkouts that ended without a connection (ctx ended while queued, dial failed)."),
 
 		sqlMaxOpen: b.gauge("watertight.sql.connections.max_open", "{connection}", "The database pool's limit (0: unlimited)."),
 		sqlOpen:    b.gauge("watertight.sql.connections.open", "{connection}", "Connections open."),

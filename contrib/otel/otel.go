@@ -60,6 +60,7 @@ type Adapter struct {
 	sources []any
 	dbs     map[*poolwait.DB]string
 	prev    map[distKey]poolwait.Stats // the previous collection's snapshot of each distribution
+	cur     map[distKey]poolwait.Stats // this collection's: only the instances still observed
 }
 
 // distKey names one distribution of one instance.
@@ -92,13 +93,22 @@ func Register(mp metric.MeterProvider, values ...any) (*Adapter, error) {
 // Add observes more instances: *bulkhead.Bulkhead, *timeout.Timeout,
 // *pool.Pool, *breaker.Breaker, *httpguard.Hosts (every host's policies),
 // *poolwait.ConnWaits, or a Chain of these.
+//
+// An instance added twice (Add(b) and Add(Chain(t, b))) is observed once.
+// Two different instances of one kind with one name would report one
+// series twice: Add refuses them. Instances that appear later (a per-host
+// factory's policies) and collide are observed once, the first one found.
 func (a *Adapter) Add(values ...any) error {
 	if err := instances.Check("watertightotel: Add", values); err != nil {
 		return err
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	a.sources = append(a.sources, values...)
+	all := append(append([]any(nil), a.sources...), values...)
+	if err := instances.CheckNames("watertightotel: Add", all); err != nil {
+		return err
+	}
+	a.sources = all
 	return nil
 }
 
@@ -121,9 +131,12 @@ func (a *Adapter) Unregister() error { return a.reg.Unregister() }
 func (a *Adapter) observe(_ context.Context, o metric.Observer) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	for _, s := range a.sources {
-		instances.Walk(s, func(v any) { a.observeOne(o, v) })
-	}
+	// Snapshots of instances no longer found (an evicted host's policies)
+	// are dropped with the old map, so the adapter does not keep them
+	// alive.
+	a.cur = make(map[distKey]poolwait.Stats, len(a.prev))
+	instances.Visit(a.sources, func(v any, seen instances.Seen) { a.observeOne(o, v, seen) })
+	a.prev, a.cur = a.cur, nil
 	for db, name := range a.dbs {
 		st, attrs := db.Stats(), named(name)
 		o.ObserveInt64(a.in.sqlMaxOpen, int64(st.MaxOpen), attrs)
@@ -138,7 +151,7 @@ func (a *Adapter) observe(_ context.Context, o metric.Observer) error {
 
 // observeOne reports one instance (instances.Walk finds those inside
 // chains and per-host transports).
-func (a *Adapter) observeOne(o metric.Observer, s any) {
+func (a *Adapter) observeOne(o metric.Observer, s any, seen instances.Seen) {
 	in := &a.in
 	switch s := s.(type) {
 	case *bulkhead.Bulkhead:
@@ -179,7 +192,7 @@ func (a *Adapter) observeOne(o metric.Observer, s any) {
 			if st.State == state {
 				v = 1
 			}
-			o.ObserveInt64(in.breakerState, v, named(s.Name(), attribute.String("state", state.String())))
+			o.ObserveInt64(in.breakerState, v, named(s.Name(), attribute.String("state", instances.StateLabel(state))))
 		}
 		for outcome, n := range map[string]uint64{"success": st.Successes, "failure": st.Failures, "ignored": st.Ignored, "rejected": st.Rejected} {
 			o.ObserveInt64(in.breakerCalls, int64(n), named(s.Name(), attribute.String("outcome", outcome)))
@@ -193,7 +206,10 @@ func (a *Adapter) observeOne(o metric.Observer, s any) {
 		}
 	case *poolwait.ConnWaits:
 		for _, h := range s.Stats() {
-			a.observeDist(o, in.connWait, distKey{s, h.Host}, h.Wait, h.Host)
+			if seen.First("connwaits", h.Host) {
+				a.observeDist(o, in.connWait, distKey{s, h.Host}, h.Wait, h.Host)
+				o.ObserveInt64(in.connFailed, int64(h.Failed), named(h.Host))
+			}
 		}
 	}
 }
@@ -208,7 +224,7 @@ func (a *Adapter) observeDist(o metric.Observer, d dist, key distKey, cur poolwa
 	o.ObserveFloat64(d.sum, cur.Total.Seconds(), attrs)
 	o.ObserveFloat64(d.max, cur.Max.Seconds(), attrs)
 	interval := cur.Sub(a.prev[key])
-	a.prev[key] = cur
+	a.cur[key] = cur
 	if interval.Count == 0 {
 		return
 	}

@@ -67,13 +67,23 @@ func NewCollector() *Collector { return &Collector{dbs: map[*poolwait.DB]string{
 // *pool.Pool, *breaker.Breaker, *httpguard.Hosts (every host's policies,
 // looked into through Chain), *poolwait.ConnWaits, or a Chain of these. It
 // returns an error for anything else, and for nil.
+//
+// An instance added twice (Add(b) and Add(Chain(t, b))) is exported once.
+// Two different instances of one kind with one name would export colliding
+// series, which makes Prometheus answer every scrape with an error: Add
+// refuses them. Instances that appear later (a per-host factory's
+// policies) and collide are exported once, the first one found.
 func (c *Collector) Add(values ...any) error {
 	if err := instances.Check("watertightprom: Add", values); err != nil {
 		return err
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.sources = append(c.sources, values...)
+	all := append(append([]any(nil), c.sources...), values...)
+	if err := instances.CheckNames("watertightprom: Add", all); err != nil {
+		return err
+	}
+	c.sources = all
 	return nil
 }
 
@@ -107,35 +117,35 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		dbs[db] = name
 	}
 	c.mu.Unlock()
-	for _, s := range sources {
-		collect(ch, s)
-	}
+	instances.Visit(sources, func(v any, seen instances.Seen) { collect(ch, v, seen) })
 	for db, name := range dbs {
 		collectDB(ch, name, db.Stats())
 	}
 }
 
-// collect sends the metrics of one instance and of the instances inside
-// it.
-func collect(ch chan<- prometheus.Metric, v any) {
-	instances.Walk(v, func(v any) {
-		switch v := v.(type) {
-		case *bulkhead.Bulkhead:
-			collectBulkhead(ch, v.Name(), v.Stats())
-		case *timeout.Timeout:
-			collectTimeout(ch, v.Name(), v.Stats())
-		case *pool.Pool:
-			collectPool(ch, v.Name(), v.Stats())
-		case *breaker.Breaker:
-			collectBreaker(ch, v.Name(), v.Stats())
-		case *poolwait.ConnWaits:
-			for _, h := range v.Stats() {
+// collect sends the metrics of one instance (instances.Visit finds those
+// inside chains and per-host transports, once each).
+func collect(ch chan<- prometheus.Metric, v any, seen instances.Seen) {
+	switch v := v.(type) {
+	case *bulkhead.Bulkhead:
+		collectBulkhead(ch, v.Name(), v.Stats())
+	case *timeout.Timeout:
+		collectTimeout(ch, v.Name(), v.Stats())
+	case *pool.Pool:
+		collectPool(ch, v.Name(), v.Stats())
+	case *breaker.Breaker:
+		collectBreaker(ch, v.Name(), v.Stats())
+	case *poolwait.ConnWaits:
+		for _, h := range v.Stats() {
+			if seen.First("connwaits", h.Host) {
 				collectConnWaits(ch, h)
 			}
-		case *httpguard.Hosts:
-			for _, h := range v.Stats() {
+		}
+	case *httpguard.Hosts:
+		for _, h := range v.Stats() {
+			if seen.First("host", h.Host) {
 				ch <- gauge(hostInFlight, float64(h.InFlight), h.Host)
 			}
 		}
-	})
+	}
 }

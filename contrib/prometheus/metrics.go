@@ -7,6 +7,7 @@ import (
 
 	"github.com/watertight-go/watertight/breaker"
 	"github.com/watertight-go/watertight/bulkhead"
+	"github.com/watertight-go/watertight/internal/instances"
 	"github.com/watertight-go/watertight/pool"
 	"github.com/watertight-go/watertight/poolwait"
 	"github.com/watertight-go/watertight/timeout"
@@ -71,6 +72,7 @@ var (
 	connWait   = desc("http_conn_wait_seconds", "How long each request waited for a connection to the host (the name label is host:port).")
 	connReused = desc("http_conn_reused_total", "Requests that got an idle connection.")
 	connNew    = desc("http_conn_new_total", "Requests that dialed a new connection.")
+	connFailed = desc("http_conn_failed_total", "Connection checkouts that ended without a connection (ctx ended while queued, dial failed).")
 )
 
 func gauge(d *prometheus.Desc, v float64, labels ...string) prometheus.Metric {
@@ -147,20 +149,13 @@ func collectPool(ch chan<- prometheus.Metric, name string, s pool.Stats) {
 
 var breakerStates = []breaker.State{breaker.Closed, breaker.Open, breaker.HalfOpen}
 
-func stateLabel(s breaker.State) string {
-	if s == breaker.HalfOpen {
-		return "half_open"
-	}
-	return s.String()
-}
-
 func collectBreaker(ch chan<- prometheus.Metric, name string, s breaker.Stats) {
 	for _, st := range breakerStates {
 		v := 0.0
 		if s.State == st {
 			v = 1
 		}
-		ch <- gauge(breakerState, v, name, stateLabel(st))
+		ch <- gauge(breakerState, v, name, instances.StateLabel(st))
 	}
 	ch <- counter(breakerCalls, s.Successes, name, "success")
 	ch <- counter(breakerCalls, s.Failures, name, "failure")
@@ -191,4 +186,5 @@ func collectConnWaits(ch chan<- prometheus.Metric, h poolwait.HostConnWaits) {
 	ch <- histogram(connWait, h.Wait, h.Host)
 	ch <- counter(connReused, h.Reused, h.Host)
 	ch <- counter(connNew, h.New, h.Host)
+	ch <- counter(connFailed, h.Failed, h.Host)
 }

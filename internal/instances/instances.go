@@ -35,7 +35,10 @@ func Check(who string, values []any) error {
 			isNil = v == nil
 		case *poolwait.ConnWaits:
 			isNil = v == nil
-		case interface{ Unwrap() []watertight.Policy }:
+		case watertight.Policy:
+			if watertight.Unwrap(v) == nil {
+				return fmt.Errorf("%s: cannot read %T", who, v)
+			}
 		default:
 			return fmt.Errorf("%s: cannot read %T", who, v)
 		}
@@ -55,9 +58,104 @@ func Walk(v any, visit func(any)) {
 		for _, h := range v.Stats() {
 			Walk(h.Policy, visit)
 		}
-	case interface{ Unwrap() []watertight.Policy }:
-		for _, p := range v.Unwrap() {
+	case watertight.Policy:
+		for _, p := range watertight.Unwrap(v) {
 			Walk(p, visit)
 		}
 	}
+}
+
+// walkStatic is Walk without going into an *httpguard.Hosts.
+func walkStatic(v any, visit func(any)) {
+	visit(v)
+	if _, ok := v.(*httpguard.Hosts); ok {
+		return
+	}
+	if p, ok := v.(watertight.Policy); ok {
+		for _, inner := range watertight.Unwrap(p) {
+			walkStatic(inner, visit)
+		}
+	}
+}
+
+// identity returns the kind and name under which v's metrics are
+// exported, for the instances that export any.
+func identity(v any) (kind, name string, ok bool) {
+	switch v := v.(type) {
+	case *bulkhead.Bulkhead:
+		return "bulkhead", v.Name(), true
+	case *timeout.Timeout:
+		return "timeout", v.Name(), true
+	case *pool.Pool:
+		return "pool", v.Name(), true
+	case *breaker.Breaker:
+		return "breaker", v.Name(), true
+	}
+	return "", "", false
+}
+
+// Seen remembers which series one collection has exported, so that none
+// goes out twice: Prometheus answers a scrape that has two series of one
+// name and labels with an error, for every metric.
+type Seen map[string]struct{}
+
+// First reports whether kind and name come up for the first time, and
+// remembers them.
+func (s Seen) First(kind, name string) bool {
+	k := kind + "\x00" + name
+	if _, dup := s[k]; dup {
+		return false
+	}
+	s[k] = struct{}{}
+	return true
+}
+
+// Visit walks every source and visits each instance once: an instance met
+// again (the same one added twice, or found through a chain as well) is
+// skipped, and so is one of a kind and name already visited (two policies
+// that a per-host factory gave one name). Chains, *httpguard.Hosts and
+// *poolwait.ConnWaits are visited with seen, which they use for their
+// per-host rows.
+func Visit(sources []any, visit func(v any, seen Seen)) {
+	seen := Seen{}
+	for _, src := range sources {
+		Walk(src, func(v any) {
+			if kind, name, ok := identity(v); ok && !seen.First(kind, name) {
+				return
+			}
+			visit(v, seen)
+		})
+	}
+}
+
+// CheckNames returns an error, prefixed with who, if two different
+// instances among sources (and in the chains inside them) have one kind
+// and one name: their series would collide. It does not look into an
+// *httpguard.Hosts, whose policies come and go: Visit deals with those.
+func CheckNames(who string, sources []any) error {
+	byName := map[string]any{}
+	var err error
+	for _, src := range sources {
+		walkStatic(src, func(v any) {
+			kind, name, ok := identity(v)
+			if !ok || err != nil {
+				return
+			}
+			k := kind + "\x00" + name
+			if other, dup := byName[k]; dup && other != v {
+				err = fmt.Errorf("%s: two different %s instances are named %q; give each a Config.Name of its own", who, kind, name)
+			}
+			byName[k] = v
+		})
+	}
+	return err
+}
+
+// StateLabel is a breaker state as a metric label or JSON value: closed,
+// open, half_open — one spelling for every exporter.
+func StateLabel(s breaker.State) string {
+	if s == breaker.HalfOpen {
+		return "half_open"
+	}
+	return s.String()
 }
