@@ -19,6 +19,13 @@ const (
 	DefaultMinCalls = 20
 	// DefaultFailureRate opens the circuit when half the calls fail.
 	DefaultFailureRate = 0.5
+	// DefaultSlowCallRate opens the circuit when half the calls are slower
+	// than SlowCall, like DefaultFailureRate for failures. It used to be
+	// 1.0 (as in resilience4j): then one fast call in the window — a cache
+	// hit, a health check — kept the circuit closed through a brownout in
+	// which every other call was slow, and a dependency that was "slow"
+	// by the caller's own definition was never refused.
+	DefaultSlowCallRate = 0.5
 	// DefaultHalfOpenCalls is how many probes decide whether the
 	// dependency is back: more than one, so one lucky call does not close
 	// the circuit.
@@ -67,8 +74,8 @@ type Config struct {
 	SlowCall time.Duration
 
 	// SlowCallRate trips the breaker when the share of slow calls in the
-	// window reaches it; 0 < SlowCallRate <= 1. Zero: 1.0 when SlowCall is
-	// set. Setting it without SlowCall is an error.
+	// window reaches it; 0 < SlowCallRate <= 1. Zero: 0.5 when SlowCall is
+	// set (DefaultSlowCallRate). Setting it without SlowCall is an error.
 	SlowCallRate float64
 
 	// OpenBackoff gives the length of each open period: Reset and then
@@ -164,7 +171,7 @@ func (c Config) settings() (settings, error) {
 		s.FailureRate = DefaultFailureRate
 	}
 	if s.SlowCall > 0 && s.SlowCallRate == 0 {
-		s.SlowCallRate = 1
+		s.SlowCallRate = DefaultSlowCallRate
 	}
 	if s.HalfOpenCalls == 0 {
 		s.HalfOpenCalls = DefaultHalfOpenCalls

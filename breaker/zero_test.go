@@ -66,3 +66,18 @@ func TestSharedAcrossBubbles(t *testing.T) {
 		})
 	}
 }
+
+// A brownout: most calls slow, a few fast (cache hits). With the old
+// default SlowCallRate of 1.0 one fast call per window kept the breaker
+// closed for ever; the default is now 0.5, like FailureRate.
+func TestDefaultSlowCallRateTripsOnAMostlySlowWindow(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := breaker.MustNew(breaker.Config{WindowCalls: 10, SlowCall: 400 * time.Millisecond})
+		run(b, 1, nil, time.Millisecond) // a cache hit
+		run(b, 3, nil, 450*time.Millisecond)
+		run(b, 1, nil, time.Millisecond)
+		assert.Equal(t, breaker.Closed, b.State(), "not yet MinCalls (10) calls")
+		run(b, 5, nil, 450*time.Millisecond) // 8 of 10 slow, every call succeeded
+		assert.Equal(t, breaker.Open, b.State())
+	})
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/watertight-go/watertight"
@@ -26,6 +27,8 @@ type api struct {
 	client    *http.Client
 	transport *http.Transport
 	protected bool
+
+	breakerOpened atomic.Int64 // UnixNano when the breaker first opened; 0 before
 }
 
 // The protection, sized to the pool: at most 4 of the 10 database
@@ -43,7 +46,12 @@ func newAPI(db *database, priceURL string, protected bool) (*api, error) {
 	a.client = &http.Client{Transport: a.transport} // the unprotected default: no timeout at all
 	if protected {
 		guarded, err := httpguard.Transport(a.transport, watertight.Chain(
-			breaker.MustNew(breaker.Config{Name: "prices", Window: 5 * time.Second, MinCalls: 10, SlowCall: externalTimeout}),
+			breaker.MustNew(breaker.Config{Name: "prices", Window: 5 * time.Second, MinCalls: 10, SlowCall: externalTimeout,
+				OnStateChange: func(c breaker.StateChange) {
+					if c.To == breaker.Open {
+						a.breakerOpened.CompareAndSwap(0, time.Now().UnixNano())
+					}
+				}}),
 			bulkhead.MustNew(bulkhead.Config{Name: "prices", MaxConcurrent: externalSlots}),
 			timeout.MustNew(timeout.Config{Name: "prices", Duration: externalTimeout}),
 		))

@@ -13,12 +13,13 @@ import (
 // external is the third-party API the enrich endpoint calls: a real HTTP
 // server on loopback that answers in a millisecond until it turns slow.
 type external struct {
-	url      string
-	srv      *http.Server
-	slow     atomic.Bool
-	slowness time.Duration
-	stop     chan struct{} // closed by stopWaiting: slow answers come at once
-	stopOnce sync.Once
+	url       string
+	srv       *http.Server
+	slow      atomic.Bool
+	slowSince atomic.Int64 // UnixNano when it turned slow; 0 before
+	slowness  time.Duration
+	stop      chan struct{} // closed by stopWaiting: slow answers come at once
+	stopOnce  sync.Once
 }
 
 func startExternal(slowness time.Duration) (*external, error) {
@@ -59,4 +60,11 @@ func (e *external) stopWaiting() { e.stopOnce.Do(func() { close(e.stop) }) }
 func (e *external) close() {
 	e.stopWaiting()
 	_ = e.srv.Close()
+}
+
+// turnSlow makes every answer from now on slow, and notes when.
+func (e *external) turnSlow() {
+	if !e.slow.Swap(true) {
+		e.slowSince.Store(time.Now().UnixNano())
+	}
 }

@@ -28,6 +28,10 @@ func (r *Results) WriteTable(w io.Writer) {
 	}
 	tw.Flush()
 	fmt.Fprintf(w, "\n%s\n", r.Summary)
+	if opened := r.Runs[len(r.Runs)-1].BreakerOpenedAfter; opened >= 0 {
+		fmt.Fprintf(w, "protected: the breaker opened %s after the external API turned slow; from then on enrich calls were refused at once\n", round(opened))
+	}
+	fmt.Fprintf(w, "(a latency of %v is the load generator giving up: its client timeout)\n", r.ClientTimeout)
 }
 
 func summarize(unprotected, protected RunResult) string {

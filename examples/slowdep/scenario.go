@@ -23,9 +23,12 @@ type Results struct {
 	Duration time.Duration `json:"duration_ns"`
 	Rate     int           `json:"rate"`
 	Slowness time.Duration `json:"slowness_ns"`
-	Database string        `json:"database"`
-	Runs     []RunResult   `json:"runs"`
-	Summary  string        `json:"summary"`
+	// ClientTimeout is when the load generator gives up on a request: a
+	// latency of exactly this long is a request that never came back.
+	ClientTimeout time.Duration `json:"client_timeout_ns"`
+	Database      string        `json:"database"`
+	Runs          []RunResult   `json:"runs"`
+	Summary       string        `json:"summary"`
 }
 
 // RunResult is one run: unprotected or protected.
@@ -38,6 +41,10 @@ type RunResult struct {
 	// Timeline is the healthy endpoint's p99 latency in each half second
 	// of the run, by when the requests were sent.
 	Timeline []time.Duration `json:"healthy_p99_timeline_ns"`
+	// BreakerOpenedAfter is how long after the external API turned slow
+	// the protected run's breaker first opened; -1 if it never did (and in
+	// the unprotected run, which has none).
+	BreakerOpenedAfter time.Duration `json:"breaker_opened_after_slow_ns"`
 }
 
 // EndpointResult is what the load generator saw of one kind of endpoint.
@@ -57,7 +64,7 @@ const timelineStep = 500 * time.Millisecond
 
 // Run runs the scenario unprotected, then protected.
 func Run(ctx context.Context, cfg Config) (*Results, error) {
-	res := &Results{Duration: cfg.Duration, Rate: cfg.Rate, Slowness: cfg.Slowness, Database: "SQLite (embedded)"}
+	res := &Results{Duration: cfg.Duration, Rate: cfg.Rate, Slowness: cfg.Slowness, ClientTimeout: cfg.ClientTimeout, Database: "SQLite (embedded)"}
 	if cfg.DSN != "" {
 		res.Database = "PostgreSQL"
 	}
@@ -148,6 +155,11 @@ func runOnce(ctx context.Context, cfg Config, protected bool) (*RunResult, error
 		DBMeanWait:     st.MeanWait,
 		PeakGoroutines: int(peak.Load()),
 		Timeline:       timeline(reqs, cfg.Duration),
+
+		BreakerOpenedAfter: -1,
+	}
+	if opened, since := a.breakerOpened.Load(), ext.slowSince.Load(); opened != 0 && since != 0 {
+		r.BreakerOpenedAfter = time.Duration(opened - since)
 	}
 	return r, nil
 }
@@ -181,7 +193,7 @@ func generateLoad(ctx context.Context, cfg Config, url, mode string, ext *extern
 			break
 		}
 		if sent >= slowAt {
-			ext.slow.Store(true)
+			ext.turnSlow()
 		}
 		healthy := float64(i%100) < cfg.HealthyShare*100
 		path := "/enrich?id="
@@ -210,11 +222,15 @@ func generateLoad(ctx context.Context, cfg Config, url, mode string, ext *extern
 		if cfg.Progress != nil && sent >= nextReport {
 			nextReport += time.Second
 			mu.Lock()
-			p99 := percentile(latencies(reqs, true, sent-time.Second), 0.99)
+			answered := latencies(reqs, true, sent-time.Second)
 			mu.Unlock()
+			p99 := "none" // nothing came back in the last second: not a p99 of 0
+			if len(answered) > 0 {
+				p99 = round(percentile(answered, 0.99))
+			}
 			st := db.Stats()
 			fmt.Fprintf(cfg.Progress, "\r%-11s %3.0fs/%.0fs  external API slow: %-5v  healthy: p99 of last second's answers %-8s waiting %-4d  db connections in use %d/%d  goroutines %-5d",
-				mode, sent.Seconds(), cfg.Duration.Seconds(), ext.slow.Load(), round(p99), healthyOut.Load(), st.InUse, st.MaxOpenConnections, runtime.NumGoroutine())
+				mode, sent.Seconds(), cfg.Duration.Seconds(), ext.slow.Load(), p99, healthyOut.Load(), st.InUse, st.MaxOpenConnections, runtime.NumGoroutine())
 		}
 	}
 	wg.Wait()
