@@ -89,13 +89,16 @@ func (b brokenChain) Do(context.Context, func(context.Context) error) error { re
 //
 // Call returns the zero value of T whenever p returns an error, even if fn
 // produced a value: a value that fn produces after p gave up on it (an
-// abandoned call) is dropped, without a data race. A nil p (or a nil
-// pointer in it) or a nil fn is an error, and nothing is called.
+// abandoned call) is dropped, without a data race. A nil p or a nil fn is
+// an error, and nothing is called. A nil pointer of one of watertight's
+// policy types (a failed New's result) returns an error from its Do, so
+// Call reports it too; Call does not look into p itself, which would cost
+// a reflection on every call.
 func Call[T any](ctx context.Context, p Policy, fn func(context.Context) (T, error)) (T, error) {
 	var zero T
 	switch {
-	case typednil.Is(p):
-		return zero, errors.New("watertight: Call: policy is " + typednil.Describe(p))
+	case p == nil:
+		return zero, errors.New("watertight: Call: policy is nil")
 	case fn == nil:
 		return zero, errors.New("watertight: Call: fn is nil")
 	}

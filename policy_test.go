@@ -13,6 +13,10 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/watertight-go/watertight"
+	"github.com/watertight-go/watertight/breaker"
+	"github.com/watertight-go/watertight/bulkhead"
+	"github.com/watertight-go/watertight/internal/benchtest"
+	"github.com/watertight-go/watertight/pool"
 	"github.com/watertight-go/watertight/timeout"
 )
 
@@ -207,8 +211,15 @@ func TestTypedNilPolicyIsReportedNotCalled(t *testing.T) {
 	err := c.Do(t.Context(), func(context.Context) error { t.Error("fn called"); return nil })
 	assert.EqualError(t, err, "watertight: Chain: policy 0 of 2 is a nil *timeout.Timeout")
 
+	// Call does not reflect on p: a nil pointer of ours says so from its Do.
 	_, err = watertight.Call(t.Context(), tm, func(context.Context) (int, error) { return 1, nil })
-	assert.EqualError(t, err, "watertight: Call: policy is a nil *timeout.Timeout")
+	assert.EqualError(t, err, "timeout: Do called on a nil *Timeout")
+	var bh *bulkhead.Bulkhead
+	assert.EqualError(t, bh.Do(t.Context(), func(context.Context) error { return nil }), "bulkhead: Do called on a nil *Bulkhead")
+	var br *breaker.Breaker
+	assert.EqualError(t, br.Do(t.Context(), func(context.Context) error { return nil }), "breaker: Do called on a nil *Breaker")
+	var pl *pool.Pool
+	assert.EqualError(t, pl.Do(t.Context(), func(context.Context) error { return nil }), "pool: nil *Pool")
 
 	_, err = watertight.Call[int](t.Context(), watertight.Chain(), nil)
 	assert.EqualError(t, err, "watertight: Call: fn is nil")
@@ -223,4 +234,19 @@ func TestUnwrapLooksInsideAChain(t *testing.T) {
 	assert.Equal(t, []watertight.Policy{a, b}, watertight.Unwrap(watertight.Unwrap(outer)[0]))
 	assert.Nil(t, watertight.Unwrap(a))
 	assert.Nil(t, watertight.Unwrap(watertight.Chain(a)), "a chain of one is that policy")
+}
+
+// Call beside its floor, the same policy's Do with fn's value captured by
+// hand: what Call adds is its checks and the result's hand-over.
+func BenchmarkCall(b *testing.B) {
+	p := policyFunc(func(ctx context.Context, fn func(context.Context) error) error { return fn(ctx) })
+	get := func(context.Context) (int, error) { return 1, nil }
+	benchtest.SerialAndParallel(b, "Call", watertight.Policy(p), func(p watertight.Policy) {
+		_, _ = watertight.Call(context.Background(), p, get)
+	})
+	benchtest.SerialAndParallel(b, "floor=Do", watertight.Policy(p), func(p watertight.Policy) {
+		var v int
+		_ = p.Do(context.Background(), func(ctx context.Context) (err error) { v, err = get(ctx); return err })
+		_ = v
+	})
 }

@@ -86,6 +86,9 @@ func (b *Breaker) Name() string { return b.s.Name }
 // *OpenError (open) or ErrHalfOpenFull (half-open, probes taken). A panic
 // in fn is recorded as a failure and goes on up the caller's stack.
 func (b *Breaker) Do(ctx context.Context, fn func(context.Context) error) error {
+	if b == nil {
+		return errNilBreaker
+	}
 	if fn == nil {
 		return errNilFunc
 	}

@@ -24,6 +24,7 @@ var (
 	errWaitTimeout = rejection.New("bulkhead", "wait timeout")
 	errNilFunc     = errors.New("bulkhead: Do called with a nil fn")
 	errNotCreated  = errors.New("bulkhead: Bulkhead not created with New")
+	errNilBulkhead = errors.New("bulkhead: Do called on a nil *Bulkhead")
 )
 
 // Bulkhead caps how many calls to one dependency run at once, and how many
@@ -85,6 +86,9 @@ func (b *Bulkhead) Name() string { return b.name }
 // ended). The slot is released when fn returns or panics; a panic continues
 // up the caller's stack.
 func (b *Bulkhead) Do(ctx context.Context, fn func(context.Context) error) error {
+	if b == nil {
+		return errNilBulkhead
+	}
 	if fn == nil {
 		return errNilFunc
 	}

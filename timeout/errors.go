@@ -24,6 +24,7 @@ var ErrNoBudget error = &sentinel{"timeout: not enough time left to start the ca
 var (
 	errNilFunc    = errors.New("timeout: Do called with a nil fn")
 	errNotCreated = errors.New("timeout: Timeout not created with New")
+	errNilTimeout = errors.New("timeout: Do called on a nil *Timeout")
 )
 
 type sentinel struct{ msg string }

@@ -63,6 +63,9 @@ func (t *Timeout) Name() string { return t.name }
 // when the caller's deadline or cancellation did. See the package doc for
 // the whole contract of both modes.
 func (t *Timeout) Do(ctx context.Context, fn func(context.Context) error) error {
+	if t == nil {
+		return errNilTimeout
+	}
 	return t.run(ctx, t.d, fn)
 }
 
