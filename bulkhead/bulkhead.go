@@ -42,8 +42,9 @@ type Bulkhead struct {
 	full     error // errFull, named
 	timedOut error // errWaitTimeout, named
 
-	mu    sync.Mutex
-	queue waitQueue
+	mu      sync.Mutex
+	queue   waitQueue
+	waiters waiterPool
 
 	granted                       uint64            // slots granted without a wait, moved out of state; guarded by mu
 	wait                          poolwait.Recorder // the calls that waited for their slot
@@ -216,6 +217,9 @@ func (b *Bulkhead) acquireSlow(ctx context.Context) error {
 	if b.full == nil {
 		return errNotCreated // a zero Bulkhead: its limit is 0, so every call gets here
 	}
+	// Read before the lock, not under it: the wait counts from here, and
+	// the reading also tells whether we are in a synctest bubble.
+	start := time.Now()
 	b.mu.Lock()
 	for {
 		if b.grantLocked() {
@@ -235,11 +239,10 @@ func (b *Bulkhead) acquireSlow(ctx context.Context) error {
 			break
 		}
 	}
-	w := newWaiter()
+	w := b.waiters.get(start)
 	b.queue.pushBack(w)
 	b.mu.Unlock()
 
-	start := time.Now()
 	var expired <-chan time.Time
 	if b.maxWait > 0 {
 		expired = w.startTimer(b.maxWait)
@@ -248,6 +251,7 @@ func (b *Bulkhead) acquireSlow(ctx context.Context) error {
 	select {
 	case <-w.ready:
 		w.stopTimer()
+		b.waiters.put(w)
 		b.wait.Observe(time.Since(start))
 		return nil
 	case <-ctx.Done():
@@ -269,6 +273,7 @@ func (b *Bulkhead) acquireSlow(ctx context.Context) error {
 		<-w.ready
 		b.release()
 	}
+	b.waiters.put(w)
 	return err
 }
 

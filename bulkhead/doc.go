@@ -43,8 +43,8 @@
 // # Tests with testing/synctest
 //
 // A Bulkhead declared at package level may be used by one synctest bubble
-// after another: the channel and timer of each wait are made for that wait,
-// in the waiting goroutine's bubble, and never reused. Bubbles that run at
+// after another: a wait inside a bubble makes its own channel and timer, in
+// that bubble, and never passes them on (outside bubbles they are pooled). Bubbles that run at
 // the same time (t.Parallel) must not contend for one Bulkhead's queue: a
 // slot released in one bubble would have to wake a waiter in another,
 // which Go does not allow (the process stops with "send on synctest
@@ -63,9 +63,9 @@
 // An uncontended Do is one compare-and-swap to take the slot (the grant is
 // counted in the same word) and one atomic add to release it: no lock, no
 // allocation, no clock read. Once every 64 grants the count is moved out of
-// that word under the lock. A caller that waits takes the lock, allocates a
-// waiter record and its channel (and a timer with MaxWait) and reads the
-// clock twice.
+// that word under the lock. A caller that waits takes the lock, reuses a
+// pooled waiter record (no allocation once warm; in a synctest bubble, a
+// new one each time) and reads the clock twice.
 // Acquire and TryAcquire allocate their idempotent release func; Do does
 // not. Stats takes the lock briefly so that Acquired never goes backwards.
 // A Bulkhead is about 2 KB, mostly its wait histogram, and starts no

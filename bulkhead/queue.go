@@ -1,18 +1,22 @@
 package bulkhead
 
-import "time"
+import (
+	"sync"
+	"time"
+)
 
-// waiter is one caller queued for a slot. A record is made for each wait
-// and never reused: its channel and timer belong to the goroutine's
-// testing/synctest bubble, if it has one, and a record recycled into
-// another bubble (a package-level bulkhead shared by two tests) would
-// crash the process. A wait already parks a goroutine; the record's two or
-// three small allocations cost less than that.
+// waiter is one caller queued for a slot. Records are reused through a
+// per-bulkhead sync.Pool, so a wait allocates nothing once warm — except
+// inside a testing/synctest bubble: a record's channel and timer belong to
+// the bubble they were made in, and one recycled into another bubble (a
+// package-level bulkhead shared by two tests) would stop the process. A
+// wait in a bubble makes its own record and never pools it.
 type waiter struct {
 	ready      chan struct{} // a slot was handed over; buffered, sent under Bulkhead.mu
 	timer      *time.Timer   // MaxWait; nil until first needed
 	prev, next *waiter
 	queued     bool // in the queue; guarded by Bulkhead.mu
+	bubbled    bool // made in a synctest bubble: never pooled
 }
 
 // waitQueue is a FIFO of waiters with O(1) removal of a waiter that gives
@@ -52,15 +56,51 @@ func (q *waitQueue) remove(w *waiter) {
 	w.prev, w.next, w.queued = nil, nil, false
 }
 
-func newWaiter() *waiter { return &waiter{ready: make(chan struct{}, 1)} }
+// waiterPool recycles the waiter records made outside synctest bubbles.
+type waiterPool struct{ p sync.Pool }
+
+// get returns a record for a wait that starts at now.
+func (p *waiterPool) get(now time.Time) *waiter {
+	if inBubble(now) {
+		return &waiter{ready: make(chan struct{}, 1), bubbled: true}
+	}
+	if w, ok := p.p.Get().(*waiter); ok {
+		return w
+	}
+	return &waiter{ready: make(chan struct{}, 1)}
+}
+
+// put recycles w, which must hold no pending signal and no running timer.
+func (p *waiterPool) put(w *waiter) {
+	if !w.bubbled {
+		p.p.Put(w)
+	}
+}
+
+// realClockFloor is earlier than any real clock this code runs under, and
+// later than any fake clock a synctest bubble is likely to reach: bubbles
+// start theirs at midnight UTC on 2000-01-01, and Go exposes no other way
+// to tell that a goroutine is in one. A bubble whose fake time passes 2010
+// would take pooled records and could then hang synctest.Wait (a record
+// from outside the bubble does not block durably); its test's timeout
+// would say so.
+var realClockFloor = time.Date(2010, time.January, 1, 0, 0, 0, 0, time.UTC)
+
+// inBubble reports whether now was read inside a synctest bubble.
+func inBubble(now time.Time) bool { return now.Before(realClockFloor) }
 
 // startTimer arms w's timer for d and returns its channel.
 func (w *waiter) startTimer(d time.Duration) <-chan time.Time {
-	w.timer = time.NewTimer(d)
+	if w.timer == nil {
+		w.timer = time.NewTimer(d)
+	} else {
+		w.timer.Reset(d)
+	}
 	return w.timer.C
 }
 
-// stopTimer disarms w's timer, if it has one.
+// stopTimer disarms w's timer, if it has one. Since Go 1.23 a stopped
+// timer's channel holds no stale tick, so the record can be reused.
 func (w *waiter) stopTimer() {
 	if w.timer != nil {
 		w.timer.Stop()
