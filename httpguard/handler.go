@@ -104,10 +104,16 @@ func answer(w http.ResponseWriter, r *http.Request, err error, reject func(http.
 	return true
 }
 
-// copyHeader adds src's values to dst.
+// copyHeader adds src's values to dst. A key dst lacks takes src's slice
+// itself, as http.TimeoutHandler does: the usual case (the connection's
+// map is empty) copies no value.
 func copyHeader(dst, src http.Header) {
 	for k, vv := range src {
-		dst[k] = append(dst[k], vv...)
+		if have, ok := dst[k]; ok {
+			dst[k] = append(have, vv...)
+		} else {
+			dst[k] = vv
+		}
 	}
 }
 

@@ -253,11 +253,11 @@ func (x *exchange) begin() *attempt {
 	}
 	x.started++
 	x.running++
-	x.each(func(b *attempt) {
-		if b.delivered > 0 && !b.ok {
+	for i := range x.started - 1 {
+		if b := x.at(i); b.delivered > 0 && !b.ok {
 			b.discard()
 		}
-	})
+	}
 	return a
 }
 
@@ -294,14 +294,12 @@ func (x *exchange) claim(err error) (won attempt, losers []attempt, sent, reusab
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	x.claimed = true
-	var status *StatusError
-	if err != nil {
-		errors.As(err, &status)
-	}
+	status := statusOf(err)
 	var win *attempt
-	x.each(func(a *attempt) {
+	for i := range x.started {
+		a := x.at(i)
 		if a.delivered == 0 {
-			return
+			continue
 		}
 		switch {
 		case err == nil && a.ok && (win == nil || better(a, win)):
@@ -309,16 +307,30 @@ func (x *exchange) claim(err error) (won attempt, losers []attempt, sent, reusab
 		case status != nil && a.status == status:
 			win = a
 		}
-	})
-	x.each(func(a *attempt) {
-		if a != win && a.delivered > 0 && (a.resp != nil || a.cancel != nil) {
+	}
+	for i := range x.started {
+		if a := x.at(i); a != win && a.delivered > 0 && (a.resp != nil || a.cancel != nil) {
 			losers = append(losers, *a)
 		}
-	})
+	}
 	if win != nil {
 		won = *win
 	}
 	return won, losers, x.started > 0, x.running == 0
+}
+
+// statusOf returns the *StatusError in err's chain, or nil. Apart from
+// claim, so that the pointer errors.As needs is on the heap only when
+// there is an error.
+func statusOf(err error) *StatusError {
+	if err == nil {
+		return nil
+	}
+	var se *StatusError
+	if errors.As(err, &se) {
+		return se
+	}
+	return nil
 }
 
 // better reports whether success a ended the call rather than success b.
@@ -329,15 +341,14 @@ func better(a, b *attempt) bool {
 	return a.delivered < b.delivered
 }
 
-// each calls f with every attempt started so far. x.mu must be held.
-func (x *exchange) each(f func(*attempt)) {
-	if x.started == 0 {
-		return
+// at returns attempt i (from 0) of those started. x.mu must be held.
+// Plain loops over it, not a callback: a closure capturing the winner
+// would move it to the heap, an allocation on every request.
+func (x *exchange) at(i int) *attempt {
+	if i == 0 {
+		return &x.first
 	}
-	f(&x.first)
-	for _, a := range x.more {
-		f(a)
-	}
+	return x.more[i-1]
 }
 
 // discard drains and closes a's response, if it has one, and ends its
