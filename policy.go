@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
+	"sync/atomic"
 	"time"
 
 	"github.com/watertight-go/watertight/internal/typednil"
@@ -87,6 +89,10 @@ func (b brokenChain) Do(context.Context, func(context.Context) error) error { re
 
 // Call runs fn under p and returns fn's value.
 //
+// A policy may call fn more than once (a retry), and more than once at the
+// same time (a hedge): Call returns the value of the first attempt to
+// succeed and drops the others, without a data race.
+//
 // Call returns the zero value of T whenever p returns an error, even if fn
 // produced a value: a value that fn produces after p gave up on it (an
 // abandoned call) is dropped, without a data race. A nil p or a nil fn is
@@ -102,20 +108,54 @@ func Call[T any](ctx context.Context, p Policy, fn func(context.Context) (T, err
 	case fn == nil:
 		return zero, errors.New("watertight: Call: fn is nil")
 	}
-	// res is written only by fn's wrapper and read only when p.Do returned
-	// nil, which by the Policy contract happens after the wrapper returned.
-	res := new(T)
+	// A policy may call fn more than once, also at the same time (a
+	// hedge): the first attempt to succeed publishes its value and the
+	// others drop theirs. Do returns nil only after some
+	// attempt returned nil (the Policy contract), which it did after
+	// publishing, so the value is there, whole, when Do returns.
+	r := new(result[T])
 	err := p.Do(ctx, func(ctx context.Context) error {
 		v, err := fn(ctx)
 		if err == nil {
-			*res = v
+			r.publish(v)
 		}
 		return err
 	})
 	if err != nil {
 		return zero, err
 	}
-	return *res, nil
+	return r.get(), nil
+}
+
+// result is Call's value, written by the first attempt to succeed.
+type result[T any] struct {
+	state atomic.Int32 // empty, then writing (claimed by the first success), then written
+	v     T
+}
+
+const (
+	empty int32 = iota
+	writing
+	written
+)
+
+func (r *result[T]) publish(v T) {
+	if r.state.CompareAndSwap(empty, writing) {
+		r.v = v
+		r.state.Store(written)
+	}
+}
+
+// get returns the value once it is written. The first success claims the
+// slot before its fn wrapper returns, and Do returns only after some
+// wrapper did: the value is written, or being written by an attempt
+// running alongside (a hedge that returned on another success), which
+// takes a moment.
+func (r *result[T]) get() T {
+	for r.state.Load() != written {
+		runtime.Gosched()
+	}
+	return r.v
 }
 
 // RetryAfter reports how long the caller should wait before trying again,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -249,4 +250,53 @@ func BenchmarkCall(b *testing.B) {
 		_ = p.Do(context.Background(), func(ctx context.Context) (err error) { v, err = get(ctx); return err })
 		_ = v
 	})
+}
+
+// hedging calls fn twice at once and returns when the first returns nil,
+// as a hedge does.
+type hedging struct{}
+
+func (hedging) Do(ctx context.Context, fn func(context.Context) error) error {
+	errs := make(chan error, 2)
+	for range 2 {
+		go func() { errs <- fn(ctx) }()
+	}
+	if err := <-errs; err == nil {
+		return nil
+	}
+	return <-errs
+}
+
+// Two attempts succeed at the same time: Call returns one of their values,
+// whole, and -race sees no conflict (it used to write the result twice).
+func TestCallWithConcurrentSuccessfulAttempts(t *testing.T) {
+	for range 200 {
+		var n atomic.Int32
+		v, err := watertight.Call(t.Context(), hedging{}, func(context.Context) ([2]int, error) {
+			i := int(n.Add(1))
+			return [2]int{i, i * 10}, nil
+		})
+		require.NoError(t, err)
+		assert.Contains(t, [][2]int{{1, 10}, {2, 20}}, v)
+	}
+}
+
+// A retry: the first attempt fails, the second succeeds.
+func TestCallKeepsTheSucceedingAttemptsValue(t *testing.T) {
+	twice := policyFunc(func(ctx context.Context, fn func(context.Context) error) error {
+		if err := fn(ctx); err == nil {
+			return nil
+		}
+		return fn(ctx)
+	})
+	calls := 0
+	v, err := watertight.Call(t.Context(), twice, func(context.Context) (string, error) {
+		calls++
+		if calls == 1 {
+			return "partial", errors.New("first fails")
+		}
+		return "second", nil
+	})
+	require.NoError(t, err)
+	assert.Equal(t, "second", v)
 }
