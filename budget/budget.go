@@ -4,9 +4,9 @@ import (
 	"math"
 	"sync"
 	"sync/atomic"
-	"unsafe"
 
 	"github.com/watertight-go/watertight/internal/monotime"
+	"github.com/watertight-go/watertight/internal/stripe"
 )
 
 // Budget limits the extra attempts (retries, hedges) made to one
@@ -22,7 +22,7 @@ type Budget struct {
 	// Deposits land on a stripe picked at random, so that goroutines on
 	// different cores seldom write the same cache line; they are folded
 	// into the buckets in batches.
-	stripes *[stripeCount]stripe
+	stripes *[stripe.Count]depositLine
 
 	lastFold atomic.Int64 // monotime of the last fold: later deposits were made after it
 	mu       sync.Mutex   // resets a slot for a new bucket
@@ -38,31 +38,15 @@ const (
 	// slotCount holds the buckets of one Window and one more, for
 	// withdrawals (see available), rounded up to a power of two.
 	slotCount = 16
-	// stripeCount is a power of two: two cores pick one stripe one time in
-	// eight.
-	stripeCount = 8
 	// foldEvery is how many deposits on one stripe trigger a fold (a clock
 	// reading), so that Deposit reads the clock once in foldEvery calls.
 	foldEvery = 64
 )
 
-// stripeHint picks a stripe for the calling goroutine: the address of a
-// variable on its stack, which differs from one goroutine's stack to
-// another's and costs nothing to read, where math/rand/v2 costs 6–7 ns (a
-// third of a Deposit). Goroutines that share a stripe only share a cache
-// line; no count is ever lost.
-func stripeHint() uintptr {
-	var onStack byte
-	p := uint64(uintptr(unsafe.Pointer(&onStack)))
-	// Stacks start at least 2 KiB apart: hash the bits above that
-	// (Fibonacci hashing), so that neighbouring stacks spread out.
-	return uintptr((p >> 11) * 0x9E3779B97F4A7C15 >> 61)
-}
-
-// stripe is one cache line of deposits: how many were made on it, how
+// depositLine is one cache line of deposits: how many were made on it, how
 // many of them are in the buckets already, and when the first of the
 // others (the batch) was made.
-type stripe struct {
+type depositLine struct {
 	deposited, folded atomic.Uint64
 	batchStart        atomic.Int64 // monotime; may be a former batch's, which is earlier
 	_                 [40]byte
@@ -87,7 +71,7 @@ func New(cfg Config) (*Budget, error) {
 		ratio:   c.Ratio,
 		reserve: c.MinPerSecond * c.Window.Seconds(),
 		width:   int64(c.Window) / buckets,
-		stripes: new([stripeCount]stripe),
+		stripes: new([stripe.Count]depositLine),
 	}
 	for i := range b.slots {
 		b.slots[i].bucket.Store(math.MinInt64) // holds no bucket yet
@@ -115,7 +99,7 @@ func (b *Budget) Deposit() {
 	if b.stripes == nil {
 		return // a zero Budget
 	}
-	s := &b.stripes[stripeHint()%stripeCount]
+	s := &b.stripes[stripe.Hint()]
 	n := s.deposited.Add(1)
 	if n-1 == s.folded.Load() {
 		s.batchStart.Store(monotime.Now()) // the first of a new batch

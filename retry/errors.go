@@ -1,0 +1,108 @@
+package retry
+
+import (
+	"errors"
+	"strconv"
+)
+
+// Reason says why Do stopped retrying a retryable error.
+type Reason int
+
+const (
+	// ReasonAttempts: MaxAttempts were made, or the BackOff said stop.
+	ReasonAttempts Reason = iota + 1
+	// ReasonBudget: the budget refused the retry.
+	ReasonBudget
+	// ReasonDeadline: the wait before the retry would end past the ctx's
+	// deadline, or the ctx ended during the wait.
+	ReasonDeadline
+)
+
+// The sentinels of the reasons: an *Error matches (errors.Is) the one of
+// its Reason.
+var (
+	ErrAttempts = errors.New("retry: attempts exhausted")
+	ErrBudget   = errors.New("retry: retry budget exhausted")
+	ErrDeadline = errors.New("retry: no time left for another attempt")
+
+	errNilFunc    = errors.New("retry: Do called with a nil fn")
+	errNilRetry   = errors.New("retry: Do called on a nil *Retry")
+	errNotCreated = errors.New("retry: Retry not created with New")
+)
+
+// String returns "attempts", "budget" or "deadline".
+func (r Reason) String() string {
+	switch r {
+	case ReasonAttempts:
+		return "attempts"
+	case ReasonBudget:
+		return "budget"
+	case ReasonDeadline:
+		return "deadline"
+	}
+	return "Reason(" + strconv.Itoa(int(r)) + ")"
+}
+
+func (r Reason) sentinel() error {
+	switch r {
+	case ReasonBudget:
+		return ErrBudget
+	case ReasonDeadline:
+		return ErrDeadline
+	}
+	return ErrAttempts
+}
+
+// Error is what Do returns when a retryable error was not retried to
+// success: the last attempt's error, how many attempts were made, and why
+// Do stopped. errors.Is finds both the last error (so that
+// timeout.ErrExceeded still matches through it) and the Reason's
+// sentinel. The dependency was called, so an Error does not match
+// watertight.ErrRejected (unless the last error itself does).
+type Error struct {
+	Name     string // Config.Name
+	Attempts int    // attempts made, the first included
+	Reason   Reason
+	Err      error // the last attempt's error
+}
+
+// Error is the last error's message, with the attempts and the reason.
+func (e *Error) Error() string {
+	who := "retry"
+	if e.Name != "" {
+		who += " " + strconv.Quote(e.Name)
+	}
+	attempts := strconv.Itoa(e.Attempts) + " attempts"
+	if e.Attempts == 1 {
+		attempts = "1 attempt"
+	}
+	return e.Err.Error() + " (" + who + ": " + attempts + ", gave up: " + e.Reason.sentinel().Error()[len("retry: "):] + ")"
+}
+
+// Unwrap returns the last attempt's error and the Reason's sentinel.
+func (e *Error) Unwrap() []error { return []error{e.Err, e.Reason.sentinel()} }
+
+// Permanent marks err as not worth retrying, whatever IsRetryable says: Do
+// returns err itself at once. Permanent(nil) is nil.
+func Permanent(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &permanent{err}
+}
+
+type permanent struct{ err error }
+
+func (p *permanent) Error() string { return p.err.Error() }
+func (p *permanent) Unwrap() error { return p.err }
+
+// unpermanent reports whether err is, or wraps, a Permanent error, and
+// returns what Do gives the caller: the error inside, if err is the
+// Permanent itself, or err as it is if something wrapped it since.
+func unpermanent(err error) (error, bool) {
+	if p, ok := err.(*permanent); ok {
+		return p.err, true
+	}
+	var p *permanent
+	return err, errors.As(err, &p)
+}

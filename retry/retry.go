@@ -1,0 +1,189 @@
+package retry
+
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+	"time"
+
+	"github.com/cenkalti/backoff/v4"
+
+	"github.com/watertight-go/watertight"
+	"github.com/watertight-go/watertight/budget"
+	"github.com/watertight-go/watertight/internal/stripe"
+	"github.com/watertight-go/watertight/poolwait"
+)
+
+// Retry runs a call again when it fails with a retryable error, within a
+// budget, a number of attempts and the caller's deadline. Create it with
+// New; it is safe for concurrent use and starts no goroutine. A zero
+// Retry's Do returns an error saying it was not created with New.
+type Retry struct {
+	name        string
+	maxAttempts int
+	maxDelay    time.Duration
+	newBackoff  func() backoff.BackOff
+	budget      *budget.Budget
+	isRetryable func(error) bool
+	onRetry     func(Attempt)
+
+	calls                                        stripe.Counter
+	retries, recovered                           atomic.Uint64
+	gaveUpAttempts, gaveUpBudget, gaveUpDeadline atomic.Uint64
+	waited                                       poolwait.Recorder
+}
+
+// New returns a Retry configured by cfg, or an error naming the first
+// invalid field.
+func New(cfg Config) (*Retry, error) {
+	c, err := cfg.settings()
+	if err != nil {
+		return nil, err
+	}
+	return &Retry{
+		name:        c.Name,
+		maxAttempts: c.MaxAttempts,
+		maxDelay:    c.MaxDelay,
+		newBackoff:  c.Backoff,
+		budget:      c.Budget,
+		isRetryable: c.IsRetryable,
+		onRetry:     c.OnRetry,
+	}, nil
+}
+
+// MustNew is like New but panics if cfg is invalid.
+func MustNew(cfg Config) *Retry {
+	r, err := New(cfg)
+	if err != nil {
+		panic(err)
+	}
+	return r
+}
+
+// Name returns Config.Name.
+func (r *Retry) Name() string { return r.name }
+
+// Budget returns the budget the Retry withdraws from: Config.Budget, or
+// its own.
+func (r *Retry) Budget() *budget.Budget { return r.budget }
+
+// Do runs fn, and runs it again while it fails with a retryable error, as
+// the package doc says. It returns nil on the first success; an error
+// that is not retryable unchanged (a Permanent one unwrapped), the
+// caller's own cancellation or deadline during an attempt unchanged, and
+// otherwise an *Error with the last attempt's error. A panic in fn is not
+// retried: it goes on up the caller's stack.
+func (r *Retry) Do(ctx context.Context, fn func(context.Context) error) error {
+	switch {
+	case r == nil:
+		return errNilRetry
+	case fn == nil:
+		return errNilFunc
+	case r.budget == nil:
+		return errNotCreated
+	}
+	r.budget.Deposit()
+	r.calls.Add(stripe.Hint())
+	err := fn(ctx)
+	if err == nil {
+		return nil
+	}
+	return r.again(ctx, fn, err)
+}
+
+// again is Do once the first attempt failed with err.
+func (r *Retry) again(ctx context.Context, fn func(context.Context) error, err error) error {
+	var bo backoff.BackOff // made when the first backoff wait is due
+	var timer *time.Timer
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
+	for attempts := 1; ; attempts++ {
+		if out, stop := r.stops(ctx, err); stop {
+			return out
+		}
+		if attempts >= r.maxAttempts {
+			return r.giveUp(ReasonAttempts, attempts, err)
+		}
+		delay, hinted := watertight.RetryAfter(err)
+		switch {
+		case hinted && delay < 0:
+			return err // the server said not to retry (gRPC's negative pushback)
+		case hinted:
+			delay = hintDelay(delay)
+		default:
+			if bo == nil {
+				bo = r.newBackoff()
+			}
+			if delay = bo.NextBackOff(); delay == backoff.Stop {
+				return r.giveUp(ReasonAttempts, attempts, err)
+			}
+		}
+		delay = max(0, min(delay, r.maxDelay))
+		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) <= delay {
+			return r.giveUp(ReasonDeadline, attempts, err) // the wait would end past it: not even started
+		}
+		if !r.budget.TryWithdraw() {
+			return r.giveUp(ReasonBudget, attempts, err)
+		}
+		r.retries.Add(1)
+		if r.onRetry != nil {
+			r.onRetry(Attempt{Name: r.name, Attempt: attempts, Err: err, Delay: delay})
+		}
+		if delay > 0 {
+			start := time.Now()
+			if timer == nil {
+				timer = time.NewTimer(delay)
+			} else {
+				timer.Reset(delay)
+			}
+			select {
+			case <-timer.C:
+				r.waited.Observe(time.Since(start))
+			case <-ctx.Done():
+				r.waited.Observe(time.Since(start))
+				return r.giveUp(ReasonDeadline, attempts, err)
+			}
+		} else {
+			r.waited.Observe(0)
+		}
+		if err = fn(ctx); err == nil {
+			r.recovered.Add(1)
+			return nil
+		}
+	}
+}
+
+// stops reports whether err ends the call without a retry, and what Do
+// returns then.
+func (r *Retry) stops(ctx context.Context, err error) (error, bool) {
+	if ctx.Err() != nil {
+		return err, true // the caller left or its deadline passed: nothing more for it
+	}
+	if inner, ok := unpermanent(err); ok {
+		return inner, true
+	}
+	if r.isRetryable != nil {
+		return err, !r.isRetryable(err)
+	}
+	return err, !retryable(err)
+}
+
+// retryable is the default rule about errors: everything but a refusal by
+// a policy inside (a breaker that is open, a bulkhead that is full), which
+// says "not now" and would only add load.
+func retryable(err error) bool { return !errors.Is(err, watertight.ErrRejected) }
+
+func (r *Retry) giveUp(reason Reason, attempts int, err error) error {
+	switch reason {
+	case ReasonAttempts:
+		r.gaveUpAttempts.Add(1)
+	case ReasonBudget:
+		r.gaveUpBudget.Add(1)
+	case ReasonDeadline:
+		r.gaveUpDeadline.Add(1)
+	}
+	return &Error{Name: r.name, Attempts: attempts, Reason: reason, Err: err}
+}
