@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/watertight-go/watertight/internal/errchain"
 	"github.com/watertight-go/watertight/internal/typednil"
 )
 
@@ -159,13 +160,17 @@ func (r *result[T]) get() T {
 }
 
 // RetryAfter reports how long the caller should wait before trying again,
-// when the rejecting policy knows (an open breaker does). It finds, with
-// errors.As, an error in err's chain that has a method
+// when the rejecting policy knows (an open breaker does). It finds, depth
+// first like errors.As (but without calling As methods, and without
+// allocating), an error in err's chain that has a method
 // RetryAfterHint() time.Duration.
 func RetryAfter(err error) (time.Duration, bool) {
-	var h interface{ RetryAfterHint() time.Duration }
-	if errors.As(err, &h) {
+	if h, ok := errchain.Find(err, hasHint).(hint); ok {
 		return h.RetryAfterHint(), true
 	}
 	return 0, false
 }
+
+type hint interface{ RetryAfterHint() time.Duration }
+
+func hasHint(err error) bool { _, ok := err.(hint); return ok }

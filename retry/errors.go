@@ -3,6 +3,8 @@ package retry
 import (
 	"errors"
 	"strconv"
+
+	"github.com/watertight-go/watertight/internal/errchain"
 )
 
 // Reason says why Do stopped retrying a retryable error.
@@ -103,6 +105,7 @@ func unpermanent(err error) (error, bool) {
 	if p, ok := err.(*permanent); ok {
 		return p.err, true
 	}
-	var p *permanent
-	return err, errors.As(err, &p)
+	return err, errchain.Find(err, isPermanent) != nil
 }
+
+func isPermanent(err error) bool { _, ok := err.(*permanent); return ok }

@@ -128,7 +128,6 @@ func (r *Retry) again(ctx context.Context, fn func(context.Context) error, err e
 		if !r.budget.TryWithdraw() {
 			return r.giveUp(ReasonBudget, attempts, err)
 		}
-		r.retries.Add(1)
 		if r.onRetry != nil {
 			r.onRetry(Attempt{Name: r.name, Attempt: attempts, Err: err, Delay: delay})
 		}
@@ -149,6 +148,7 @@ func (r *Retry) again(ctx context.Context, fn func(context.Context) error, err e
 		} else {
 			r.waited.Observe(0)
 		}
+		r.retries.Add(1) // counted as it starts: a wait the ctx ended made no attempt
 		if err = fn(ctx); err == nil {
 			r.recovered.Add(1)
 			return nil

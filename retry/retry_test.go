@@ -177,7 +177,7 @@ func TestSpecification(t *testing.T) {
 // hinted is an error that says when to come back, as a 429 or 503 does.
 type hinted struct{ after time.Duration }
 
-func (h hinted) Error() string                  { return fmt.Sprintf("busy, come back in %v", h.after) }
+func (h hinted) Error() string                 { return fmt.Sprintf("busy, come back in %v", h.after) }
 func (h hinted) RetryAfterHint() time.Duration { return h.after }
 
 // A hint is followed with up to 10% of jitter, so that a fleet does not

@@ -6,7 +6,7 @@ import "github.com/watertight-go/watertight/poolwait"
 type Stats struct {
 	Calls     uint64 // calls of Do
 	Attempts  uint64 // attempts made: Calls + Retries
-	Retries   uint64 // attempts after the first
+	Retries   uint64 // attempts after the first (a retry whose wait the ctx ended made none)
 	Recovered uint64 // calls that succeeded after a retry
 	GaveUp    GaveUp // calls that ended on a retryable error, by reason
 
