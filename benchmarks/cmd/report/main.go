@@ -123,6 +123,7 @@ var descriptions = map[string]string{
 	"PoolSubmitParallel":       "The same from GOMAXPROCS submitting goroutines, in chunks of 1000.",
 	"PoolDo":                   "Run a trivial call on a worker and wait for its result.",
 	"Chain":                    "The usual composition, timeout → breaker → bulkhead, around a fast call.",
+	"RetryFirstAttempt":        "A call whose first attempt succeeds, under a retry of three attempts at most: what retrying costs a healthy dependency.",
 	"MemoryBulkhead":           "Making one idle bulkhead: B/op and allocs/op; goroutines kept per idle instance.",
 	"MemoryBreaker":            "Making one idle breaker.",
 	"MemoryPool":               "Making (and stopping) one idle pool of 4 workers.",
@@ -150,6 +151,8 @@ var targets = []target{
 	{"pool submit ≤ ants", "PoolSubmit1e5", "ants", 1.0, ""},
 	{"chain ≤ 0.5× failsafe-go", "Chain", "failsafe-go", 0.5, "The chain is dominated by the timeout's context.WithDeadlineCause (4 allocations, ~600 ns), which failsafe-go also pays."},
 	{"chain ≤ the hand-made one", "Chain", "hand-made", 1.0, ""},
+	{"retry, first attempt ≤ 0.1× failsafe-go", "RetryFirstAttempt", "failsafe-go", 0.1, ""},
+	{"retry, first attempt ≤ 0.1× failsafe-go (parallel)", "RetryFirstAttempt (parallel)", "failsafe-go", 0.1, ""},
 }
 
 func write(b *bytes.Buffer, rows []row, slow []slowload.Result, count int, benchtime string) {
