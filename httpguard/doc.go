@@ -21,12 +21,34 @@
 //
 // Transport runs each outbound request under a policy. The request goes
 // out with the policy's context, so a timeout's deadline reaches the
-// connection; a rejected request never touches the network. Transport
-// errors and 5xx responses count as failures for a breaker in the policy
-// (WithFailure changes that), while the caller still gets the response
-// unchanged. A response the caller never sees — one that arrives after an
+// connection; a rejected request never touches the network, and its body
+// is closed. Failed attempts (see below) count for a breaker in the
+// policy, while the caller still gets the response unchanged. A response the caller never sees — one that arrives after an
 // abandoning timeout gave up on it — is drained and closed so that its
 // connection goes back to the pool.
+//
+// # Retries and hedges
+//
+// The policy may call its fn more than once (a retry.Retry), at the same
+// time (a hedge), or give up on a call that runs on (an abandoning
+// timeout): each call of fn is one attempt, whatever the policy, and a
+// fresh send with its own request state. The body is rewound with
+// req.GetBody (http.NewRequest sets it for bytes, strings and their
+// Readers); a request with a body and no GetBody is sent once, and so is
+// one whose method is not idempotent (anything but GET, HEAD, OPTIONS,
+// TRACE, PUT, DELETE) unless it has an Idempotency-Key header (WithResend
+// changes the rule): the policy's next call of fn fails with a
+// retry.Permanent error, which stops a retry at once, and the caller gets
+// the response of the attempt that was sent. The response of a failed
+// attempt is drained and closed before the next attempt goes out; the
+// caller gets the response or error of the attempt that ended the call,
+// and every other response is closed. A 429's or 503's Retry-After
+// (delay-seconds or an HTTP-date) is the hint of the attempt's
+// *StatusError, so that a retry waits that long (capped by its MaxDelay).
+//
+// By default an attempt fails — for a breaker's count and a retry's
+// decision — on a transport error, 429 Too Many Requests, and every 5xx
+// but 501 Not Implemented; WithFailure changes that.
 //
 // PerHost gives every destination host its own policy, made by a factory
 // on the first request to it, so that one slow host cannot take the slots

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"sync/atomic"
 	"time"
 
 	"github.com/cenkalti/backoff/v4"
@@ -15,6 +16,7 @@ import (
 	"github.com/watertight-go/watertight/breaker"
 	"github.com/watertight-go/watertight/bulkhead"
 	"github.com/watertight-go/watertight/httpguard"
+	"github.com/watertight-go/watertight/retry"
 	"github.com/watertight-go/watertight/timeout"
 )
 
@@ -125,4 +127,39 @@ func ExampleWriteError() {
 	fmt.Println(rec.Code, rec.Header().Get("Retry-After"))
 	// Output:
 	// 503 1
+}
+
+// A retry inside Transport: each attempt is a fresh send, the failed
+// attempt's response is closed, and the dependency's Retry-After is the
+// wait.
+func ExampleTransport_retry() {
+	var calls atomic.Int32
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if calls.Add(1) == 1 {
+			w.Header().Set("Retry-After", "0")
+			http.Error(w, "busy", http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprint(w, `{"rate": 1.08}`)
+	}))
+	defer api.Close()
+
+	rt, err := httpguard.Transport(http.DefaultTransport, watertight.Chain(
+		retry.MustNew(retry.Config{Name: "fx"}),
+		timeout.MustNew(timeout.Config{Name: "fx-attempt", Duration: time.Second}),
+	))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	resp, err := (&http.Client{Transport: rt}).Get(api.URL)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	fmt.Println(resp.StatusCode, string(body), "after", calls.Load(), "attempts")
+	// Output:
+	// 200 {"rate": 1.08} after 2 attempts
 }

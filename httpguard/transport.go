@@ -3,37 +3,115 @@ package httpguard
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/watertight-go/watertight"
+	"github.com/watertight-go/watertight/internal/errchain"
 	"github.com/watertight-go/watertight/internal/typednil"
+	"github.com/watertight-go/watertight/retry"
 )
 
 // TransportOption configures Transport and PerHost.
 type TransportOption func(*guard)
 
 // WithFailure replaces how an outbound request's outcome is classified for
-// the policies (a breaker's failure count): isFailure gets the response or
-// the transport's error, one of them nil. The default counts transport
-// errors and 5xx responses as failures.
+// the policies (a breaker's failure count, a retry's decision): isFailure
+// gets the response or the transport's error, one of them nil. The
+// default counts as failures transport errors, 429 Too Many Requests and
+// every 5xx but 501 Not Implemented (which a retry cannot fix).
 func WithFailure(isFailure func(resp *http.Response, err error) bool) TransportOption {
 	return func(g *guard) { g.isFailure = isFailure }
 }
 
 func defaultIsFailure(resp *http.Response, err error) bool {
-	return err != nil || resp.StatusCode >= 500
+	return err != nil || resp.StatusCode == http.StatusTooManyRequests ||
+		(resp.StatusCode >= 500 && resp.StatusCode != http.StatusNotImplemented)
 }
 
+// WithResend replaces which requests may be sent more than once, by a
+// policy that retries or hedges: resend reports whether req may be. The
+// default allows the idempotent methods (GET, HEAD, OPTIONS, TRACE, PUT,
+// DELETE) and any request with an Idempotency-Key header. A request that
+// may not be gets its first attempt only; the policy's next call of fn
+// fails with a retry.Permanent error, which stops a retry at once.
+func WithResend(resend func(req *http.Request) bool) TransportOption {
+	return func(g *guard) { g.resend = resend }
+}
+
+func defaultResend(req *http.Request) bool {
+	switch req.Method {
+	case "", http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace, http.MethodPut, http.MethodDelete:
+		return true
+	}
+	return req.Header.Get("Idempotency-Key") != ""
+}
+
+// resendable returns nil if req may be sent again, and the Permanent
+// error its next attempt fails with if not.
+func (g *guard) resendable(req *http.Request) error {
+	if !g.resend(req) {
+		return retry.Permanent(&sentOnce{fmt.Sprintf("httpguard: %s %s is sent once: it is not idempotent (an Idempotency-Key header, or WithResend, allows more)", req.Method, req.URL.Redacted())})
+	}
+	if req.Body != nil && req.Body != http.NoBody && req.GetBody == nil {
+		return retry.Permanent(&sentOnce{fmt.Sprintf("httpguard: %s %s is sent once: its body cannot be rewound (no GetBody)", req.Method, req.URL.Redacted())})
+	}
+	return nil
+}
+
+// sentOnce is the refusal to send a request again. When the policy ends
+// the call on it, the attempt that ended the call is the one before: the
+// caller gets that attempt's response or error, not the refusal.
+type sentOnce struct{ msg string }
+
+func (e *sentOnce) Error() string { return e.msg }
+
 // StatusError is the error a policy sees for a response classified as a
-// failure, so that a breaker counts it. The caller of RoundTrip never sees
-// it: it gets the response unchanged.
-type StatusError struct{ StatusCode int }
+// failure, so that a breaker counts it and a retry decides on it. The
+// caller of RoundTrip never sees it: it gets the response unchanged.
+type StatusError struct {
+	StatusCode int
+	// RetryAfter is the response's Retry-After (delay-seconds or an
+	// HTTP-date), on a 429 or 503; zero if it had none. When it is set,
+	// watertight.RetryAfter finds it in the policy's error, so that a
+	// retry waits that long.
+	RetryAfter time.Duration
+}
 
 func (e *StatusError) Error() string {
 	return "httpguard: response status " + strconv.Itoa(e.StatusCode)
+}
+
+// hintedStatus is a StatusError with a Retry-After, as the policy sees it:
+// watertight.RetryAfter finds the hint only where there is one.
+type hintedStatus struct{ *StatusError }
+
+func (h *hintedStatus) Unwrap() error                 { return h.StatusError }
+func (h *hintedStatus) RetryAfterHint() time.Duration { return h.RetryAfter }
+
+// retryAfter reads a 429's or 503's Retry-After header: delay-seconds, or
+// an HTTP-date (the time from now until then, 0 if it has passed).
+func retryAfter(resp *http.Response) (time.Duration, bool) {
+	if resp.StatusCode != http.StatusTooManyRequests && resp.StatusCode != http.StatusServiceUnavailable {
+		return 0, false
+	}
+	v := resp.Header.Get("Retry-After")
+	if v == "" {
+		return 0, false
+	}
+	if secs, err := strconv.ParseInt(v, 10, 64); err == nil && secs >= 0 {
+		return time.Duration(min(secs, int64(math.MaxInt64/time.Second))) * time.Second, true
+	}
+	if at, err := http.ParseTime(v); err == nil {
+		return max(0, time.Until(at)), true
+	}
+	return 0, false
 }
 
 // Transport returns an http.RoundTripper that sends each request with
@@ -81,6 +159,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 type guard struct {
 	next      http.RoundTripper
 	isFailure func(*http.Response, error) bool
+	resend    func(*http.Request) bool
 }
 
 // CloseIdleConnections closes the idle connections of the wrapped
@@ -101,7 +180,7 @@ func newGuard(who string, next http.RoundTripper, opts []TransportOption) (*guar
 	if typednil.Is(next) {
 		return nil, errors.New("httpguard: " + who + ": next is " + typednil.Describe(next))
 	}
-	g := &guard{next: next, isFailure: defaultIsFailure}
+	g := &guard{next: next, isFailure: defaultIsFailure, resend: defaultResend}
 	for _, o := range opts {
 		if o == nil {
 			return nil, errors.New("httpguard: " + who + ": an option is nil")
@@ -110,6 +189,9 @@ func newGuard(who string, next http.RoundTripper, opts []TransportOption) (*guar
 	}
 	if g.isFailure == nil {
 		return nil, errors.New("httpguard: WithFailure: isFailure is nil")
+	}
+	if g.resend == nil {
+		return nil, errors.New("httpguard: WithResend: resend is nil")
 	}
 	return g, nil
 }
@@ -131,11 +213,12 @@ type exchange struct {
 
 	mu       sync.Mutex
 	first    attempt
-	more     []*attempt // attempts after the first
-	started  int        // calls of fn
-	running  int        // attempts that have not delivered
-	finished int        // attempts that have delivered, for their order
-	claimed  bool       // RoundTrip has taken the outcome; later ones are discarded
+	more     []*attempt  // attempts after the first
+	started  int         // calls of fn
+	sent     atomic.Bool // started > 0, for a look without the lock
+	running  int         // attempts that have not delivered
+	finished int         // attempts that have delivered, for their order
+	claimed  bool        // RoundTrip has taken the outcome; later ones are discarded
 }
 
 // attempt is one call of the policy's fn.
@@ -143,7 +226,8 @@ type attempt struct {
 	resp      *http.Response
 	err       error // the transport's error
 	cancel    context.CancelFunc
-	status    *StatusError // what fn returned for a response classified as a failure
+	status    *StatusError // the response's, if it was classified as a failure
+	ret       error        // what fn returned
 	ok        bool         // fn returned nil
 	live      bool         // fn's ctx was not done when it returned
 	delivered int          // 1 + its place among the attempts that delivered; 0: running
@@ -159,7 +243,7 @@ func (g *guard) roundTrip(req *http.Request, p watertight.Policy) (*http.Respons
 	x := exchanges.Get().(*exchange)
 	x.g, x.req = g, req
 	err := p.Do(req.Context(), x.fn)
-	won, losers, sent, reusable := x.claim(err)
+	won, losers, sent, reusable, err := x.claim(err)
 	if reusable { // won and losers are copies: x may go to the next request
 		*x = exchange{fn: x.fn}
 		exchanges.Put(x)
@@ -203,11 +287,16 @@ var errAfterReturn = errors.New("httpguard: the policy called fn after it return
 
 // send is the policy's fn: it sends the request with the policy's ctx.
 func (x *exchange) send(ctx context.Context) error {
-	a := x.begin()
-	if a == nil {
-		return errAfterReturn
-	}
 	g, req := x.g, x.req
+	if x.sentBefore() {
+		if err := g.resendable(req); err != nil {
+			return err // before begin: the attempt that ended the call stays the last one
+		}
+	}
+	a, again, err := x.begin()
+	if err != nil {
+		return err
+	}
 	out := req
 	var cancel context.CancelFunc
 	if ctx != req.Context() {
@@ -216,6 +305,22 @@ func (x *exchange) send(ctx context.Context) error {
 		var detached context.Context
 		detached, cancel = detach(req.Context(), ctx)
 		out = req.WithContext(detached)
+	}
+	if again && req.Body != nil && req.Body != http.NoBody {
+		// Every attempt after the first sends a body of its own: the first
+		// one's was read (and closed) by next.
+		body, err := req.GetBody()
+		if err != nil {
+			if cancel != nil {
+				cancel()
+			}
+			x.deliver(a, attempt{})
+			return retry.Permanent(fmt.Errorf("httpguard: %s %s: GetBody: %w", req.Method, req.URL.Redacted(), err))
+		}
+		if out == req {
+			out = req.WithContext(req.Context())
+		}
+		out.Body = body
 	}
 	resp, err := g.next.RoundTrip(out)
 	if err != nil && out != req && errors.Is(out.Context().Err(), context.DeadlineExceeded) {
@@ -230,36 +335,48 @@ func (x *exchange) send(ctx context.Context) error {
 	case err == nil && g.isFailure(resp, nil):
 		status = &StatusError{StatusCode: resp.StatusCode}
 		ret = status
+		if after, ok := retryAfter(resp); ok {
+			status.RetryAfter = after
+			ret = &hintedStatus{status}
+		}
 	case err != nil && g.isFailure(nil, err):
 		ret = err
 	}
-	x.deliver(a, attempt{resp: resp, err: err, cancel: cancel, status: status, ok: ret == nil, live: ctx.Err() == nil})
+	x.deliver(a, attempt{resp: resp, err: err, cancel: cancel, status: status, ret: ret, ok: ret == nil, live: ctx.Err() == nil})
 	return ret
 }
 
-// begin records a new attempt, or returns nil if RoundTrip has returned.
-// Responses of attempts that failed are discarded now, before the next
-// goes out: the policy has decided on them.
-func (x *exchange) begin() *attempt {
+// begin records a new attempt, and reports whether it is not the first.
+// It refuses with an error when RoundTrip has returned. Responses of
+// attempts that failed are discarded now, before the next goes out: the
+// policy has decided on them.
+func (x *exchange) begin() (a *attempt, again bool, err error) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	if x.claimed {
-		return nil
+		return nil, false, errAfterReturn
 	}
-	a := &x.first
-	if x.started > 0 {
+	again = x.started > 0
+	if again {
 		a = new(attempt)
 		x.more = append(x.more, a)
+	} else {
+		a = &x.first
 	}
 	x.started++
 	x.running++
+	x.sent.Store(true)
 	for i := range x.started - 1 {
 		if b := x.at(i); b.delivered > 0 && !b.ok {
 			b.discard()
 		}
 	}
-	return a
+	return a, again, nil
 }
+
+// sentBefore reports whether fn has been called for x already, without
+// the lock: the first attempt, on every request, only loads a flag.
+func (x *exchange) sentBefore() bool { return x.sent.Load() }
 
 // deliver records an attempt's outcome, or discards it if RoundTrip has
 // returned already.
@@ -289,11 +406,19 @@ func (x *exchange) deliver(a *attempt, out attempt) {
 // the attempt that returned that very error.
 //
 // It returns copies, so that x may be reused at once; won.delivered is 0
-// if no attempt ended the call.
-func (x *exchange) claim(err error) (won attempt, losers []attempt, sent, reusable bool) {
+// if no attempt ended the call. When the policy ended the call on a
+// refusal to send the request again, the call ended with the attempt
+// before, and ended is that attempt's error (nil if it succeeded);
+// otherwise ended is err.
+func (x *exchange) claim(err error) (won attempt, losers []attempt, sent, reusable bool, ended error) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	x.claimed = true
+	if endedBySentOnce(err) {
+		if last := x.lastDelivered(); last != nil {
+			err = last.ret
+		}
+	}
 	status := statusOf(err)
 	var win *attempt
 	for i := range x.started {
@@ -316,7 +441,28 @@ func (x *exchange) claim(err error) (won attempt, losers []attempt, sent, reusab
 	if win != nil {
 		won = *win
 	}
-	return won, losers, x.started > 0, x.running == 0
+	return won, losers, x.started > 0, x.running == 0, err
+}
+
+// lastDelivered returns the attempt that delivered last, or nil. x.mu
+// must be held.
+func (x *exchange) lastDelivered() *attempt {
+	var last *attempt
+	for i := range x.started {
+		if a := x.at(i); a.delivered > 0 && (last == nil || a.delivered > last.delivered) {
+			last = a
+		}
+	}
+	return last
+}
+
+// endedBySentOnce reports whether err is a sentOnce refusal, without
+// allocating when it is not (errors.As would, for every error).
+func endedBySentOnce(err error) bool {
+	if err == nil {
+		return false
+	}
+	return errchain.Find(err, func(e error) bool { _, ok := e.(*sentOnce); return ok }) != nil
 }
 
 // statusOf returns the *StatusError in err's chain, or nil. Apart from
@@ -326,11 +472,8 @@ func statusOf(err error) *StatusError {
 	if err == nil {
 		return nil
 	}
-	var se *StatusError
-	if errors.As(err, &se) {
-		return se
-	}
-	return nil
+	se, _ := errchain.Find(err, func(e error) bool { _, ok := e.(*StatusError); return ok }).(*StatusError)
+	return se
 }
 
 // better reports whether success a ended the call rather than success b.
