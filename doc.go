@@ -17,6 +17,9 @@
 //     our deadline apart from the caller's.
 //   - breaker: stops calling a dependency that fails or is slow, and
 //     probes now and then to find out when it is back.
+//   - retry: runs a failed call again, within a budget (package budget)
+//     shared by every caller of the dependency and within the caller's
+//     deadline, so that retries cannot become a retry storm.
 //   - pool: runs background work and fan-out on a fixed set of workers
 //     with a bounded queue; its Do makes it a "thread-pool bulkhead".
 //   - poolwait: measures every wait (for a slot, a worker, a database
@@ -27,13 +30,17 @@
 // Every protection is a Policy. Policies compose with Chain; the
 // recommended order for an outbound call is
 //
-//	watertight.Chain(totalTimeout, breaker, bulkhead, attemptTimeout)
+//	watertight.Chain(totalTimeout, retry, breaker, bulkhead, attemptTimeout)
 //
-// The total timeout is outermost so that the deadline also covers the wait
-// for a bulkhead slot. The breaker sits outside the bulkhead so that a
+// The total timeout is outermost so that the deadline covers every attempt,
+// every wait between them and every wait for a bulkhead slot; the retry
+// reads it and never starts a wait that would end past it. Each attempt
+// passes the breaker, whose refusal ("not now") stops the retries at once,
+// and the bulkhead; the breaker sits outside the bulkhead so that a
 // bulkhead rejection (the dependency was never called) counts as neither a
 // success nor a failure. The attempt timeout is innermost so that it bounds
-// only the call itself.
+// one attempt, and its expiry is retried. Call returns the value of the
+// attempt that succeeded.
 //
 // Every error returned by a policy that refused to run fn matches
 // ErrRejected; a server maps it to 503 Service Unavailable, with RetryAfter

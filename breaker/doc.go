@@ -76,15 +76,18 @@
 // call State, Stats and Reset. LogStateChanges makes one that logs each
 // transition through a *slog.Logger; a breaker logs nothing by itself.
 //
-// # Combining with timeout and bulkhead
+// # Combining with timeout, retry and bulkhead
 //
 // The recommended order for an outbound call is
 //
-//	watertight.Chain(totalTimeout, breaker, bulkhead, attemptTimeout)
+//	watertight.Chain(totalTimeout, retry, breaker, bulkhead, attemptTimeout)
 //
 // The breaker sits outside the bulkhead so that a full bulkhead counts
 // neither way, and outside the attempt timeout so that an attempt that
-// timed out counts as a failure; the total timeout covers everything.
+// timed out counts as a failure; the total timeout covers everything. It
+// sits inside the retry so that every attempt is counted, and so that its
+// refusal (an *OpenError, which matches watertight.ErrRejected) stops the
+// retries at once instead of adding load to a dependency that is down.
 //
 // # Cost
 //

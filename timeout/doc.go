@@ -39,6 +39,19 @@
 // outside the timeout, for example — since each abandoned call holds a
 // goroutine and whatever fn holds until fn returns.
 //
+// # Two timeouts around a retry
+//
+// An outbound call usually has two: a total one around everything and an
+// attempt one around each attempt,
+//
+//	watertight.Chain(totalTimeout, retry, breaker, bulkhead, attemptTimeout)
+//
+// The total timeout's deadline is the caller's as far as the attempts are
+// concerned: the retry reads it (Remaining) and never starts a wait that
+// would end past it, and when it fires the retry stops. The attempt
+// timeout's expiry is ours, an ErrExceeded while the caller's ctx is live,
+// which a retry counts as a failed attempt and retries.
+//
 // # Budgets
 //
 // One request often has one deadline for several calls. Give the request a

@@ -2,6 +2,7 @@ package watertightotel_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"runtime"
 	"testing"
@@ -14,8 +15,10 @@ import (
 
 	"github.com/watertight-go/watertight"
 	"github.com/watertight-go/watertight/breaker"
+	"github.com/watertight-go/watertight/budget"
 	"github.com/watertight-go/watertight/bulkhead"
 	"github.com/watertight-go/watertight/httpguard"
+	"github.com/watertight-go/watertight/retry"
 
 	watertightotel "github.com/watertight-go/watertight/contrib/otel"
 )
@@ -84,3 +87,17 @@ func TestDroppedHostPolicyIsNotKeptAlive(t *testing.T) {
 type roundTrip func(*http.Request) (*http.Response, error)
 
 func (f roundTrip) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+func TestRetryAndBudget(t *testing.T) {
+	shared := budget.MustNew(budget.Config{Name: "ledger"})
+	r := retry.MustNew(retry.Config{Name: "ledger-reads", Budget: shared, MaxAttempts: 1})
+	_ = r.Do(t.Context(), func(context.Context) error { return errors.New("down") })
+	_, reader := register(t, r, shared)
+	got := collect(t, reader)
+	assert.Equal(t, 1.0, got["watertight.retry.calls{name=ledger-reads}"])
+	assert.Equal(t, 1.0, got["watertight.retry.attempts{name=ledger-reads}"])
+	assert.Equal(t, 1.0, got["watertight.retry.gave_up{name=ledger-reads,reason=attempts}"])
+	assert.Equal(t, 0.0, got["watertight.retry.gave_up{name=ledger-reads,reason=budget}"])
+	assert.Equal(t, 1.0, got["watertight.budget.deposits{name=ledger}"], "the shared budget, once")
+	assert.Equal(t, 100.0, got["watertight.budget.available{name=ledger}"])
+}

@@ -27,6 +27,11 @@ type instruments struct {
 	breakerState                                         metric.Int64ObservableGauge
 	breakerCalls, breakerTransitions                     metric.Int64ObservableCounter
 	breakerFailureRate, breakerSlowRate                  metric.Float64ObservableGauge
+	retryCalls, retryAttempts, retryRetries              metric.Int64ObservableCounter
+	retryRecovered, retryGaveUp                          metric.Int64ObservableCounter
+	retryWait                                            dist
+	budgetDeposits, budgetWithdrawn, budgetRefused       metric.Int64ObservableCounter
+	budgetAvailable                                      metric.Int64ObservableGauge
 	connWait                                             dist
 	connFailed                                           metric.Int64ObservableCounter
 	sqlMaxOpen, sqlOpen, sqlInUse, sqlIdle               metric.Int64ObservableGauge
@@ -113,6 +118,18 @@ func newInstruments(m metric.Meter) (instruments, error) {
 		breakerTransitions: b.counter("watertight.breaker.transitions", "{transition}", "State transitions."),
 		breakerFailureRate: b.fgauge("watertight.breaker.failure_rate", "1", "Failed share of the window's calls."),
 		breakerSlowRate:    b.fgauge("watertight.breaker.slow_call_rate", "1", "Slow share of the window's calls."),
+
+		retryCalls:     b.counter("watertight.retry.calls", "{call}", "Calls made through the retry."),
+		retryAttempts:  b.counter("watertight.retry.attempts", "{attempt}", "Attempts made, the first of each call included."),
+		retryRetries:   b.counter("watertight.retry.retries", "{attempt}", "Attempts after the first."),
+		retryRecovered: b.counter("watertight.retry.recovered", "{call}", "Calls that succeeded after a retry."),
+		retryGaveUp:    b.counter("watertight.retry.gave_up", "{call}", "Calls that ended on a retryable error, by reason."),
+		retryWait:      b.dist("watertight.retry.wait", "wait"),
+
+		budgetDeposits:  b.counter("watertight.budget.deposits", "{request}", "Requests recorded in the retry budget."),
+		budgetWithdrawn: b.counter("watertight.budget.withdrawn", "{attempt}", "Extra attempts the budget granted."),
+		budgetRefused:   b.counter("watertight.budget.refused", "{attempt}", "Extra attempts the budget refused."),
+		budgetAvailable: b.gauge("watertight.budget.available", "{attempt}", "Extra attempts the budget would grant now."),
 
 		connWait:   b.dist("watertight.http.conn.wait", "wait"),
 		connFailed: b.counter("watertight.http.conn.failed", "{checkout}", "Connection checkouts that ended without a connection (ctx ended while queued, dial failed)."),

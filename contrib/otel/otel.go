@@ -44,10 +44,12 @@ import (
 	"go.opentelemetry.io/otel/metric"
 
 	"github.com/watertight-go/watertight/breaker"
+	"github.com/watertight-go/watertight/budget"
 	"github.com/watertight-go/watertight/bulkhead"
 	"github.com/watertight-go/watertight/internal/instances"
 	"github.com/watertight-go/watertight/pool"
 	"github.com/watertight-go/watertight/poolwait"
+	"github.com/watertight-go/watertight/retry"
 	"github.com/watertight-go/watertight/timeout"
 )
 
@@ -91,7 +93,8 @@ func Register(mp metric.MeterProvider, values ...any) (*Adapter, error) {
 }
 
 // Add observes more instances: *bulkhead.Bulkhead, *timeout.Timeout,
-// *pool.Pool, *breaker.Breaker, *httpguard.Hosts (every host's policies),
+// *pool.Pool, *breaker.Breaker, *retry.Retry (and its budget),
+// *budget.Budget, *httpguard.Hosts (every host's policies),
 // *poolwait.ConnWaits, or a Chain of these.
 //
 // An instance added twice (Add(b) and Add(Chain(t, b))) is observed once.
@@ -204,6 +207,22 @@ func (a *Adapter) observeOne(o metric.Observer, s any, seen instances.Seen) {
 		if st.SlowCallRate >= 0 {
 			o.ObserveFloat64(in.breakerSlowRate, st.SlowCallRate, named(s.Name()))
 		}
+	case *retry.Retry:
+		st, name := s.Stats(), named(s.Name())
+		o.ObserveInt64(in.retryCalls, int64(st.Calls), name)
+		o.ObserveInt64(in.retryAttempts, int64(st.Attempts), name)
+		o.ObserveInt64(in.retryRetries, int64(st.Retries), name)
+		o.ObserveInt64(in.retryRecovered, int64(st.Recovered), name)
+		for reason, n := range map[retry.Reason]uint64{retry.ReasonAttempts: st.GaveUp.Attempts, retry.ReasonBudget: st.GaveUp.Budget, retry.ReasonDeadline: st.GaveUp.Deadline} {
+			o.ObserveInt64(in.retryGaveUp, int64(n), named(s.Name(), attribute.String("reason", reason.String())))
+		}
+		a.observeDist(o, in.retryWait, distKey{s, "wait"}, st.Waited, s.Name())
+	case *budget.Budget:
+		st, name := s.Stats(), named(s.Name())
+		o.ObserveInt64(in.budgetDeposits, int64(st.Deposits), name)
+		o.ObserveInt64(in.budgetWithdrawn, int64(st.Withdrawn), name)
+		o.ObserveInt64(in.budgetRefused, int64(st.Refused), name)
+		o.ObserveInt64(in.budgetAvailable, int64(st.Available), name)
 	case *poolwait.ConnWaits:
 		for _, h := range s.Stats() {
 			if seen.First("connwaits", h.Host) {

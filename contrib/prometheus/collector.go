@@ -29,6 +29,9 @@
 //	watertight_breaker_state{state!="closed"} == 1
 //	# Which calls our deadlines cut short.
 //	sum by (name) (rate(watertight_timeout_exceeded_total[5m]))
+//	# Retries: the extra load they add, and the calls they could not save.
+//	sum by (name) (rate(watertight_retry_retries_total[5m])) / sum by (name) (rate(watertight_retry_calls_total[5m]))
+//	sum by (name, reason) (rate(watertight_retry_gave_up_total[5m]))
 //	# The pools that are not ours: database checkouts waiting, connections in use.
 //	rate(watertight_sql_wait_seconds_total[5m]) / rate(watertight_sql_waits_total[5m])
 //	watertight_sql_in_use_connections / watertight_sql_max_open_connections
@@ -44,11 +47,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/watertight-go/watertight/breaker"
+	"github.com/watertight-go/watertight/budget"
 	"github.com/watertight-go/watertight/bulkhead"
 	"github.com/watertight-go/watertight/httpguard"
 	"github.com/watertight-go/watertight/internal/instances"
 	"github.com/watertight-go/watertight/pool"
 	"github.com/watertight-go/watertight/poolwait"
+	"github.com/watertight-go/watertight/retry"
 	"github.com/watertight-go/watertight/timeout"
 )
 
@@ -64,8 +69,9 @@ type Collector struct {
 func NewCollector() *Collector { return &Collector{dbs: map[*poolwait.DB]string{}} }
 
 // Add adds instances to collect: *bulkhead.Bulkhead, *timeout.Timeout,
-// *pool.Pool, *breaker.Breaker, *httpguard.Hosts (every host's policies,
-// looked into through Chain), *poolwait.ConnWaits, or a Chain of these. It
+// *pool.Pool, *breaker.Breaker, *retry.Retry (and its budget),
+// *budget.Budget, *httpguard.Hosts (every host's policies, looked into
+// through Chain), *poolwait.ConnWaits, or a Chain of these. It
 // returns an error for anything else, and for nil.
 //
 // An instance added twice (Add(b) and Add(Chain(t, b))) is exported once.
@@ -135,6 +141,10 @@ func collect(ch chan<- prometheus.Metric, v any, seen instances.Seen) {
 		collectPool(ch, v.Name(), v.Stats())
 	case *breaker.Breaker:
 		collectBreaker(ch, v.Name(), v.Stats())
+	case *retry.Retry:
+		collectRetry(ch, v.Name(), v.Stats())
+	case *budget.Budget:
+		collectBudget(ch, v.Name(), v.Stats())
 	case *poolwait.ConnWaits:
 		for _, h := range v.Stats() {
 			if seen.First("connwaits", h.Host) {

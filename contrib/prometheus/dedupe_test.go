@@ -1,8 +1,16 @@
 package watertightprom_test
 
 import (
+	"context"
+	"errors"
 	"net/http"
+	"strings"
 	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/cenkalti/backoff/v4"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/assert"
@@ -10,8 +18,10 @@ import (
 
 	"github.com/watertight-go/watertight"
 	"github.com/watertight-go/watertight/breaker"
+	"github.com/watertight-go/watertight/budget"
 	"github.com/watertight-go/watertight/bulkhead"
 	"github.com/watertight-go/watertight/httpguard"
+	"github.com/watertight-go/watertight/retry"
 	"github.com/watertight-go/watertight/timeout"
 
 	watertightprom "github.com/watertight-go/watertight/contrib/prometheus"
@@ -63,4 +73,53 @@ func TestPerHostPoliciesWithOneNameStillScrape(t *testing.T) {
 	c := watertightprom.NewCollector()
 	require.NoError(t, c.Add(hosts, hosts))
 	assert.Positive(t, gather(t, c))
+}
+
+// A retry and its budget, exactly: the calls, attempts and waits, and the
+// budget's deposits and withdrawals (the shared budget exported once).
+func TestRetryAndBudgetMetrics(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		shared := budget.MustNew(budget.Config{Name: "ledger", MinPerSecond: 0.1})
+		reads := retry.MustNew(retry.Config{Name: "ledger-reads", Budget: shared, MaxAttempts: 2,
+			Backoff: func() backoff.BackOff { return backoff.NewConstantBackOff(3 * time.Millisecond) }})
+		writes := retry.MustNew(retry.Config{Name: "ledger-writes", Budget: shared})
+		calls := 0
+		require.NoError(t, reads.Do(t.Context(), func(context.Context) error {
+			if calls++; calls == 1 {
+				return errors.New("flaky")
+			}
+			return nil
+		}))
+		c := watertightprom.NewCollector()
+		require.NoError(t, c.Add(reads, writes, shared))
+		expected := `
+# HELP watertight_retry_attempts_total Attempts made, the first of each call included.
+# TYPE watertight_retry_attempts_total counter
+watertight_retry_attempts_total{name="ledger-reads"} 2
+watertight_retry_attempts_total{name="ledger-writes"} 0
+# HELP watertight_retry_recovered_total Calls that succeeded after a retry.
+# TYPE watertight_retry_recovered_total counter
+watertight_retry_recovered_total{name="ledger-reads"} 1
+watertight_retry_recovered_total{name="ledger-writes"} 0
+# HELP watertight_retry_gave_up_total Calls that ended on a retryable error, by reason (attempts, budget, deadline).
+# TYPE watertight_retry_gave_up_total counter
+watertight_retry_gave_up_total{name="ledger-reads",reason="attempts"} 0
+watertight_retry_gave_up_total{name="ledger-reads",reason="budget"} 0
+watertight_retry_gave_up_total{name="ledger-reads",reason="deadline"} 0
+watertight_retry_gave_up_total{name="ledger-writes",reason="attempts"} 0
+watertight_retry_gave_up_total{name="ledger-writes",reason="budget"} 0
+watertight_retry_gave_up_total{name="ledger-writes",reason="deadline"} 0
+# HELP watertight_budget_deposits_total Requests recorded in the retry budget.
+# TYPE watertight_budget_deposits_total counter
+watertight_budget_deposits_total{name="ledger"} 1
+# HELP watertight_budget_withdrawn_total Extra attempts (retries, hedges) the budget granted.
+# TYPE watertight_budget_withdrawn_total counter
+watertight_budget_withdrawn_total{name="ledger"} 1
+`
+		require.NoError(t, testutil.CollectAndCompare(c, strings.NewReader(expected),
+			"watertight_retry_attempts_total", "watertight_retry_recovered_total", "watertight_retry_gave_up_total", "watertight_budget_deposits_total", "watertight_budget_withdrawn_total"))
+		out := scrape(t, c)
+		assert.Contains(t, out, `watertight_retry_wait_seconds_count{name="ledger-reads"} 1`)
+		assert.Contains(t, out, `watertight_retry_wait_seconds_sum{name="ledger-reads"} 0.003`)
+	})
 }

@@ -6,10 +6,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/watertight-go/watertight/breaker"
+	"github.com/watertight-go/watertight/budget"
 	"github.com/watertight-go/watertight/bulkhead"
 	"github.com/watertight-go/watertight/internal/instances"
 	"github.com/watertight-go/watertight/pool"
 	"github.com/watertight-go/watertight/poolwait"
+	"github.com/watertight-go/watertight/retry"
 	"github.com/watertight-go/watertight/timeout"
 )
 
@@ -59,6 +61,18 @@ var (
 	breakerSlowRate    = desc("breaker_slow_call_ratio", "Slow share of the calls in the window; absent below MinCalls or without SlowCall.")
 	breakerWindowCalls = desc("breaker_window_calls", "Calls in the closed breaker's window.")
 	breakerOpenLeft    = desc("breaker_open_remaining_seconds", "Time left in the open period; 0 unless open.")
+
+	retryCalls     = desc("retry_calls_total", "Calls made through the retry.")
+	retryAttempts  = desc("retry_attempts_total", "Attempts made, the first of each call included.")
+	retryRetries   = desc("retry_retries_total", "Attempts after the first.")
+	retryRecovered = desc("retry_recovered_total", "Calls that succeeded after a retry.")
+	retryGaveUp    = desc("retry_gave_up_total", "Calls that ended on a retryable error, by reason (attempts, budget, deadline).", "reason")
+	retryWait      = desc("retry_wait_seconds", "How long each wait between attempts lasted.")
+
+	budgetDeposits  = desc("budget_deposits_total", "Requests recorded in the retry budget.")
+	budgetWithdrawn = desc("budget_withdrawn_total", "Extra attempts (retries, hedges) the budget granted.")
+	budgetRefused   = desc("budget_refused_total", "Extra attempts the budget refused.")
+	budgetAvailable = desc("budget_available_attempts", "Extra attempts the budget would grant now.")
 
 	hostInFlight = desc("httpguard_host_in_flight_requests", "Requests to the host in flight now (the name label is the host).")
 
@@ -171,6 +185,24 @@ func collectBreaker(ch chan<- prometheus.Metric, name string, s breaker.Stats) {
 		ch <- gauge(breakerSlowRate, s.SlowCallRate, name)
 	}
 	ch <- gauge(breakerOpenLeft, math.Max(0, s.OpenLeft.Seconds()), name)
+}
+
+func collectRetry(ch chan<- prometheus.Metric, name string, s retry.Stats) {
+	ch <- counter(retryCalls, s.Calls, name)
+	ch <- counter(retryAttempts, s.Attempts, name)
+	ch <- counter(retryRetries, s.Retries, name)
+	ch <- counter(retryRecovered, s.Recovered, name)
+	ch <- counter(retryGaveUp, s.GaveUp.Attempts, name, retry.ReasonAttempts.String())
+	ch <- counter(retryGaveUp, s.GaveUp.Budget, name, retry.ReasonBudget.String())
+	ch <- counter(retryGaveUp, s.GaveUp.Deadline, name, retry.ReasonDeadline.String())
+	ch <- histogram(retryWait, s.Waited, name)
+}
+
+func collectBudget(ch chan<- prometheus.Metric, name string, s budget.Stats) {
+	ch <- counter(budgetDeposits, s.Deposits, name)
+	ch <- counter(budgetWithdrawn, s.Withdrawn, name)
+	ch <- counter(budgetRefused, s.Refused, name)
+	ch <- gauge(budgetAvailable, float64(s.Available), name)
 }
 
 func collectDB(ch chan<- prometheus.Metric, name string, s poolwait.DBStats) {

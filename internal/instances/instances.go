@@ -8,17 +8,20 @@ import (
 
 	"github.com/watertight-go/watertight"
 	"github.com/watertight-go/watertight/breaker"
+	"github.com/watertight-go/watertight/budget"
 	"github.com/watertight-go/watertight/bulkhead"
 	"github.com/watertight-go/watertight/httpguard"
 	"github.com/watertight-go/watertight/pool"
 	"github.com/watertight-go/watertight/poolwait"
+	"github.com/watertight-go/watertight/retry"
 	"github.com/watertight-go/watertight/timeout"
 )
 
 // Check returns an error, prefixed with who ("watertightprom: Add"), for
 // the first value that is not a readable instance or is a nil pointer:
 // *bulkhead.Bulkhead, *timeout.Timeout, *pool.Pool, *breaker.Breaker,
-// *httpguard.Hosts, *poolwait.ConnWaits, or a Chain.
+// *retry.Retry, *budget.Budget, *httpguard.Hosts, *poolwait.ConnWaits, or
+// a Chain.
 func Check(who string, values []any) error {
 	for _, v := range values {
 		var isNil bool
@@ -30,6 +33,10 @@ func Check(who string, values []any) error {
 		case *pool.Pool:
 			isNil = v == nil
 		case *breaker.Breaker:
+			isNil = v == nil
+		case *retry.Retry:
+			isNil = v == nil
+		case *budget.Budget:
 			isNil = v == nil
 		case *httpguard.Hosts:
 			isNil = v == nil
@@ -49,11 +56,14 @@ func Check(who string, values []any) error {
 	return nil
 }
 
-// Walk calls visit with v and, for a chain, with each policy in it, and
-// for an *httpguard.Hosts, with each host's policy, recursively.
+// Walk calls visit with v and, for a chain, with each policy in it, for an
+// *httpguard.Hosts, with each host's policy, and for a *retry.Retry, with
+// its budget, recursively.
 func Walk(v any, visit func(any)) {
 	visit(v)
 	switch v := v.(type) {
+	case *retry.Retry:
+		visit(v.Budget())
 	case *httpguard.Hosts:
 		for _, h := range v.Stats() {
 			Walk(h.Policy, visit)
@@ -68,8 +78,11 @@ func Walk(v any, visit func(any)) {
 // walkStatic is Walk without going into an *httpguard.Hosts.
 func walkStatic(v any, visit func(any)) {
 	visit(v)
-	if _, ok := v.(*httpguard.Hosts); ok {
+	switch v := v.(type) {
+	case *httpguard.Hosts:
 		return
+	case *retry.Retry:
+		visit(v.Budget())
 	}
 	if p, ok := v.(watertight.Policy); ok {
 		for _, inner := range watertight.Unwrap(p) {
@@ -90,6 +103,10 @@ func identity(v any) (kind, name string, ok bool) {
 		return "pool", v.Name(), true
 	case *breaker.Breaker:
 		return "breaker", v.Name(), true
+	case *retry.Retry:
+		return "retry", v.Name(), true
+	case *budget.Budget:
+		return "budget", v.Name(), true
 	}
 	return "", "", false
 }
