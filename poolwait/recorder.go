@@ -130,8 +130,8 @@ func (s Stats) Mean() time.Duration {
 }
 
 // Quantile returns the wait below which a fraction q of the waits fall
-// (q=0.99 gives the 99th percentile). q is clamped to [0, 1]; it returns 0 if
-// there was no wait.
+// (q=0.99 gives the 99th percentile). q is clamped to [0, 1], and NaN
+// counts as 0 (the shortest wait); it returns 0 if there was no wait.
 //
 // The result is within QuantileError (6.1%) of a wait that was actually
 // recorded at that rank, for waits from 1.024µs to 68.7s. Waits under

@@ -9,7 +9,8 @@ import (
 
 // DB samples the connection pool of a *sql.DB: database/sql keeps
 // cumulative counters of checkouts that had to wait, and DB turns them into
-// what an incident needs — how long checkouts waited lately.
+// what an incident needs — how long checkouts waited lately. Make it with
+// NewDB; a zero DB samples nothing and its Stats are zero.
 type DB struct {
 	db *sql.DB
 
@@ -67,6 +68,9 @@ func (s DBStats) Utilization() float64 {
 // previous call. Calls are serialised; call it from one place (a metrics
 // scrape, a periodic log line), since each call starts a new interval.
 func (d *DB) Stats() DBStats {
+	if d.db == nil {
+		return DBStats{} // a zero DB
+	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	cur, now := d.db.Stats(), time.Now()

@@ -78,3 +78,8 @@ func TestNewDBNil(t *testing.T) {
 func TestUtilizationUnlimited(t *testing.T) {
 	assert.Equal(t, -1.0, poolwait.DBStats{InUse: 3}.Utilization())
 }
+
+func TestZeroDBStatsAreZero(t *testing.T) {
+	var d poolwait.DB
+	assert.Equal(t, poolwait.DBStats{}, d.Stats())
+}
