@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/watertight-go/watertight/internal/monotime"
 	"github.com/watertight-go/watertight/internal/rejection"
 	"github.com/watertight-go/watertight/poolwait"
 )
@@ -219,7 +220,7 @@ func (b *Bulkhead) acquireSlow(ctx context.Context) error {
 	}
 	// Read before the lock, not under it: the wait counts from here, and
 	// the reading also tells whether we are in a synctest bubble.
-	start := time.Now()
+	start := monotime.Now()
 	b.mu.Lock()
 	for {
 		if b.grantLocked() {
@@ -252,7 +253,7 @@ func (b *Bulkhead) acquireSlow(ctx context.Context) error {
 	case <-w.ready:
 		w.stopTimer()
 		b.waiters.put(w)
-		b.wait.Observe(time.Since(start))
+		b.wait.Observe(time.Duration(monotime.Now() - start))
 		return nil
 	case <-ctx.Done():
 		err = ctx.Err()

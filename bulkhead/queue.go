@@ -3,6 +3,8 @@ package bulkhead
 import (
 	"sync"
 	"time"
+
+	"github.com/watertight-go/watertight/internal/monotime"
 )
 
 // waiter is one caller queued for a slot. Records are reused through a
@@ -59,9 +61,9 @@ func (q *waitQueue) remove(w *waiter) {
 // waiterPool recycles the waiter records made outside synctest bubbles.
 type waiterPool struct{ p sync.Pool }
 
-// get returns a record for a wait that starts at now.
-func (p *waiterPool) get(now time.Time) *waiter {
-	if inBubble(now) {
+// get returns a record for a wait that starts at now (a monotime reading).
+func (p *waiterPool) get(now int64) *waiter {
+	if monotime.InBubble(now) {
 		return &waiter{ready: make(chan struct{}, 1), bubbled: true}
 	}
 	if w, ok := p.p.Get().(*waiter); ok {
@@ -76,18 +78,6 @@ func (p *waiterPool) put(w *waiter) {
 		p.p.Put(w)
 	}
 }
-
-// realClockFloor is earlier than any real clock this code runs under, and
-// later than any fake clock a synctest bubble is likely to reach: bubbles
-// start theirs at midnight UTC on 2000-01-01, and Go exposes no other way
-// to tell that a goroutine is in one. A bubble whose fake time passes 2010
-// would take pooled records and could then hang synctest.Wait (a record
-// from outside the bubble does not block durably); its test's timeout
-// would say so.
-var realClockFloor = time.Date(2010, time.January, 1, 0, 0, 0, 0, time.UTC)
-
-// inBubble reports whether now was read inside a synctest bubble.
-func inBubble(now time.Time) bool { return now.Before(realClockFloor) }
 
 // startTimer arms w's timer for d and returns its channel.
 func (w *waiter) startTimer(d time.Duration) <-chan time.Time {

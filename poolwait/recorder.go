@@ -67,6 +67,15 @@ func (r *Recorder) Stats() Stats {
 	return s
 }
 
+// BucketOf returns the index of the bucket that holds d, for code that
+// keeps counts in poolwait's layout (a negative d is in bucket 0).
+func BucketOf(d time.Duration) int {
+	if d <= 0 {
+		return 0
+	}
+	return bucketOf(d)
+}
+
 // bucketOf returns the index of the bucket that holds d (d > 0).
 func bucketOf(d time.Duration) int {
 	ns := uint64(d)

@@ -168,13 +168,21 @@ func (r *Retry) stops(ctx context.Context, err error) (error, bool) {
 	if r.isRetryable != nil {
 		return err, !r.isRetryable(err)
 	}
-	return err, !retryable(err)
+	return err, !Retryable(err)
 }
 
-// retryable is the default rule about errors: everything but a refusal by
-// a policy inside (a breaker that is open, a bulkhead that is full), which
-// says "not now" and would only add load.
-func retryable(err error) bool { return !errors.Is(err, watertight.ErrRejected) }
+// Retryable reports whether the default rules about errors retry err:
+// everything but nil, a refusal by a policy inside (a breaker that is open,
+// a bulkhead that is full: "not now", which another attempt would only add
+// load to) and a Permanent error. The caller's done ctx also stops a
+// retry; Retryable does not see it. hedge.Hedge uses the same rules.
+func Retryable(err error) bool {
+	if err == nil || errors.Is(err, watertight.ErrRejected) {
+		return false
+	}
+	_, permanent := unpermanent(err)
+	return !permanent
+}
 
 func (r *Retry) giveUp(reason Reason, attempts int, err error) error {
 	switch reason {

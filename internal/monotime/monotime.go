@@ -13,3 +13,11 @@ var epoch = time.Now()
 // differences between two readings mean anything. It is never 0 after
 // package initialisation.
 func Now() int64 { return int64(time.Since(epoch)) }
+
+// InBubble reports whether the reading now (from Now) was taken inside a
+// testing/synctest bubble. A bubble's fake clock starts at midnight UTC on
+// 2000-01-01, before this process started, so its readings are negative;
+// real ones never are. Go has no other way to tell. State that holds a
+// channel or a timer must not be pooled across bubbles: one made in a
+// bubble may be used only inside it.
+func InBubble(now int64) bool { return now < 0 }

@@ -21,3 +21,10 @@ func TestNowMeasuresElapsedTime(t *testing.T) {
 		assert.NotZero(t, a)
 	})
 }
+
+func TestInBubble(t *testing.T) {
+	assert.False(t, monotime.InBubble(monotime.Now()))
+	synctest.Test(t, func(t *testing.T) {
+		assert.True(t, monotime.InBubble(monotime.Now()))
+	})
+}
