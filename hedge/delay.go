@@ -67,11 +67,11 @@ func (l *latencies) observe(d time.Duration, censored bool) {
 		w.events[b].Add(1)
 	}
 	n := l.n.Add(1)
-	seen := l.seen.Load()
-	if seen < Warmup {
-		seen = l.seen.Add(1)
+	warmedUp := false
+	if l.seen.Load() < Warmup {
+		warmedUp = l.seen.Add(1) == Warmup // this sample completes the warm-up
 	}
-	if n%recomputeEvery == 0 || n >= windowSamples || seen == Warmup {
+	if n%recomputeEvery == 0 || n >= windowSamples || warmedUp {
 		l.recompute()
 	}
 }
