@@ -124,6 +124,7 @@ var descriptions = map[string]string{
 	"PoolDo":                   "Run a trivial call on a worker and wait for its result.",
 	"Chain":                    "The usual composition, timeout → breaker → bulkhead, around a fast call.",
 	"RetryFirstAttempt":        "A call whose first attempt succeeds, under a retry of three attempts at most: what retrying costs a healthy dependency.",
+	"HedgeBeforeTheDelay":      "A call that returns before the hedge's one-second delay: what hedging costs a call that needs no hedge.",
 	"MemoryBulkhead":           "Making one idle bulkhead: B/op and allocs/op; goroutines kept per idle instance.",
 	"MemoryBreaker":            "Making one idle breaker.",
 	"MemoryPool":               "Making (and stopping) one idle pool of 4 workers.",
@@ -153,6 +154,8 @@ var targets = []target{
 	{"chain ≤ the hand-made one", "Chain", "hand-made", 1.0, ""},
 	{"retry, first attempt ≤ 0.1× failsafe-go", "RetryFirstAttempt", "failsafe-go", 0.1, ""},
 	{"retry, first attempt ≤ 0.1× failsafe-go (parallel)", "RetryFirstAttempt (parallel)", "failsafe-go", 0.1, ""},
+	{"hedge before its delay ≤ 0.2× failsafe-go", "HedgeBeforeTheDelay", "failsafe-go", 0.2, ""},
+	{"hedge before its delay ≤ 1.3× its floor", "HedgeBeforeTheDelay", "floor=WithCancel+AfterFunc+Stop", 1.3, ""},
 }
 
 func write(b *bytes.Buffer, rows []row, slow []slowload.Result, count int, benchtime string) {
