@@ -322,7 +322,18 @@ func (x *exchange) send(ctx context.Context) error {
 		}
 		out.Body = body
 	}
+	var stop func() bool
+	if cancel != nil {
+		// While the request is sent, the policy's cancellation is its: a
+		// hedge that won cancels this attempt, and its connection is
+		// freed. Once RoundTrip returns, it no longer is: the body is read
+		// after the policy returned.
+		stop = context.AfterFunc(ctx, cancel)
+	}
 	resp, err := g.next.RoundTrip(out)
+	if stop != nil {
+		stop()
+	}
 	if err != nil && out != req && errors.Is(out.Context().Err(), context.DeadlineExceeded) {
 		// Our copy of the policy's deadline fired; the policy's own timer
 		// for the same instant may not have yet. Wait for it, so that the
