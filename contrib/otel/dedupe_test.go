@@ -17,6 +17,7 @@ import (
 	"github.com/watertight-go/watertight/breaker"
 	"github.com/watertight-go/watertight/budget"
 	"github.com/watertight-go/watertight/bulkhead"
+	"github.com/watertight-go/watertight/hedge"
 	"github.com/watertight-go/watertight/httpguard"
 	"github.com/watertight-go/watertight/retry"
 
@@ -100,4 +101,15 @@ func TestRetryAndBudget(t *testing.T) {
 	assert.Equal(t, 0.0, got["watertight.retry.gave_up{name=ledger-reads,reason=budget}"])
 	assert.Equal(t, 1.0, got["watertight.budget.deposits{name=ledger}"], "the shared budget, once")
 	assert.Equal(t, 100.0, got["watertight.budget.available{name=ledger}"])
+}
+
+func TestHedge(t *testing.T) {
+	h := hedge.MustNew(hedge.Config{Name: "search", Delay: time.Second})
+	require.NoError(t, h.Do(t.Context(), func(context.Context) error { return nil }))
+	_, reader := register(t, h)
+	got := collect(t, reader)
+	assert.Equal(t, 1.0, got["watertight.hedge.calls{name=search}"])
+	assert.Equal(t, 0.0, got["watertight.hedge.hedges{name=search}"])
+	assert.Equal(t, 1.0, got["watertight.hedge.delay{name=search}"])
+	assert.Equal(t, 1.0, got["watertight.budget.deposits{name=search}"], "the hedge's own budget")
 }

@@ -30,6 +30,9 @@ type instruments struct {
 	retryCalls, retryAttempts, retryRetries              metric.Int64ObservableCounter
 	retryRecovered, retryGaveUp                          metric.Int64ObservableCounter
 	retryWait                                            dist
+	hedgeCalls, hedgeHedges, hedgeWins, hedgeRefused     metric.Int64ObservableCounter
+	hedgeRunning                                         metric.Int64ObservableGauge
+	hedgeDelay                                           metric.Float64ObservableGauge
 	budgetDeposits, budgetWithdrawn, budgetRefused       metric.Int64ObservableCounter
 	budgetAvailable                                      metric.Int64ObservableGauge
 	connWait                                             dist
@@ -125,6 +128,13 @@ func newInstruments(m metric.Meter) (instruments, error) {
 		retryRecovered: b.counter("watertight.retry.recovered", "{call}", "Calls that succeeded after a retry."),
 		retryGaveUp:    b.counter("watertight.retry.gave_up", "{call}", "Calls that ended on a retryable error, by reason."),
 		retryWait:      b.dist("watertight.retry.wait", "wait"),
+
+		hedgeCalls:   b.counter("watertight.hedge.calls", "{call}", "Calls made through the hedge."),
+		hedgeHedges:  b.counter("watertight.hedge.hedges", "{attempt}", "Extra attempts (hedges) sent."),
+		hedgeWins:    b.counter("watertight.hedge.wins", "{call}", "Calls a hedge won."),
+		hedgeRefused: b.counter("watertight.hedge.refused", "{attempt}", "Hedges the budget refused."),
+		hedgeRunning: b.gauge("watertight.hedge.running", "{attempt}", "Hedge attempts still running."),
+		hedgeDelay:   b.fgauge("watertight.hedge.delay", "s", "The delay before a hedge now; 0 while an adaptive delay warms up."),
 
 		budgetDeposits:  b.counter("watertight.budget.deposits", "{request}", "Requests recorded in the retry budget."),
 		budgetWithdrawn: b.counter("watertight.budget.withdrawn", "{attempt}", "Extra attempts the budget granted."),

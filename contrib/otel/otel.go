@@ -46,6 +46,7 @@ import (
 	"github.com/watertight-go/watertight/breaker"
 	"github.com/watertight-go/watertight/budget"
 	"github.com/watertight-go/watertight/bulkhead"
+	"github.com/watertight-go/watertight/hedge"
 	"github.com/watertight-go/watertight/internal/instances"
 	"github.com/watertight-go/watertight/pool"
 	"github.com/watertight-go/watertight/poolwait"
@@ -93,7 +94,8 @@ func Register(mp metric.MeterProvider, values ...any) (*Adapter, error) {
 }
 
 // Add observes more instances: *bulkhead.Bulkhead, *timeout.Timeout,
-// *pool.Pool, *breaker.Breaker, *retry.Retry (and its budget),
+// *pool.Pool, *breaker.Breaker, *retry.Retry and *hedge.Hedge (and their
+// budgets),
 // *budget.Budget, *httpguard.Hosts (every host's policies),
 // *poolwait.ConnWaits, or a Chain of these.
 //
@@ -217,6 +219,14 @@ func (a *Adapter) observeOne(o metric.Observer, s any, seen instances.Seen) {
 			o.ObserveInt64(in.retryGaveUp, int64(n), named(s.Name(), attribute.String("reason", reason.String())))
 		}
 		a.observeDist(o, in.retryWait, distKey{s, "wait"}, st.Waited, s.Name())
+	case *hedge.Hedge:
+		st, name := s.Stats(), named(s.Name())
+		o.ObserveInt64(in.hedgeCalls, int64(st.Calls), name)
+		o.ObserveInt64(in.hedgeHedges, int64(st.Hedges), name)
+		o.ObserveInt64(in.hedgeWins, int64(st.HedgeWins), name)
+		o.ObserveInt64(in.hedgeRefused, int64(st.Refused), name)
+		o.ObserveInt64(in.hedgeRunning, int64(st.Running), name)
+		o.ObserveFloat64(in.hedgeDelay, st.Delay.Seconds(), name)
 	case *budget.Budget:
 		st, name := s.Stats(), named(s.Name())
 		o.ObserveInt64(in.budgetDeposits, int64(st.Deposits), name)

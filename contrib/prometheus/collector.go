@@ -49,6 +49,7 @@ import (
 	"github.com/watertight-go/watertight/breaker"
 	"github.com/watertight-go/watertight/budget"
 	"github.com/watertight-go/watertight/bulkhead"
+	"github.com/watertight-go/watertight/hedge"
 	"github.com/watertight-go/watertight/httpguard"
 	"github.com/watertight-go/watertight/internal/instances"
 	"github.com/watertight-go/watertight/pool"
@@ -69,8 +70,8 @@ type Collector struct {
 func NewCollector() *Collector { return &Collector{dbs: map[*poolwait.DB]string{}} }
 
 // Add adds instances to collect: *bulkhead.Bulkhead, *timeout.Timeout,
-// *pool.Pool, *breaker.Breaker, *retry.Retry (and its budget),
-// *budget.Budget, *httpguard.Hosts (every host's policies, looked into
+// *pool.Pool, *breaker.Breaker, *retry.Retry and *hedge.Hedge (and their
+// budgets), *budget.Budget, *httpguard.Hosts (every host's policies, looked into
 // through Chain), *poolwait.ConnWaits, or a Chain of these. It
 // returns an error for anything else, and for nil.
 //
@@ -143,6 +144,8 @@ func collect(ch chan<- prometheus.Metric, v any, seen instances.Seen) {
 		collectBreaker(ch, v.Name(), v.Stats())
 	case *retry.Retry:
 		collectRetry(ch, v.Name(), v.Stats())
+	case *hedge.Hedge:
+		collectHedge(ch, v.Name(), v.Stats())
 	case *budget.Budget:
 		collectBudget(ch, v.Name(), v.Stats())
 	case *poolwait.ConnWaits:

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -20,6 +21,7 @@ import (
 	"github.com/watertight-go/watertight/breaker"
 	"github.com/watertight-go/watertight/budget"
 	"github.com/watertight-go/watertight/bulkhead"
+	"github.com/watertight-go/watertight/hedge"
 	"github.com/watertight-go/watertight/httpguard"
 	"github.com/watertight-go/watertight/retry"
 	"github.com/watertight-go/watertight/timeout"
@@ -121,5 +123,45 @@ watertight_budget_withdrawn_total{name="ledger"} 1
 		out := scrape(t, c)
 		assert.Contains(t, out, `watertight_retry_wait_seconds_count{name="ledger-reads"} 1`)
 		assert.Contains(t, out, `watertight_retry_wait_seconds_sum{name="ledger-reads"} 0.003`)
+	})
+}
+
+// A hedge's counters and gauges, exactly, and its budget beside them.
+func TestHedgeMetrics(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := hedge.MustNew(hedge.Config{Name: "search", Delay: 10 * time.Millisecond})
+		var first atomic.Bool
+		require.NoError(t, h.Do(t.Context(), func(ctx context.Context) error {
+			if first.CompareAndSwap(false, true) {
+				<-ctx.Done() // slow: the hedge wins
+				return ctx.Err()
+			}
+			return nil
+		}))
+		c := watertightprom.NewCollector()
+		require.NoError(t, c.Add(h))
+		expected := `
+# HELP watertight_hedge_calls_total Calls made through the hedge.
+# TYPE watertight_hedge_calls_total counter
+watertight_hedge_calls_total{name="search"} 1
+# HELP watertight_hedge_delay_seconds The delay before a hedge now; 0 while an adaptive delay warms up.
+# TYPE watertight_hedge_delay_seconds gauge
+watertight_hedge_delay_seconds{name="search"} 0.01
+# HELP watertight_hedge_hedges_total Extra attempts (hedges) sent.
+# TYPE watertight_hedge_hedges_total counter
+watertight_hedge_hedges_total{name="search"} 1
+# HELP watertight_hedge_running_attempts Hedge attempts still running (losers, once their call is decided).
+# TYPE watertight_hedge_running_attempts gauge
+watertight_hedge_running_attempts{name="search"} 0
+# HELP watertight_hedge_wins_total Calls a hedge won.
+# TYPE watertight_hedge_wins_total counter
+watertight_hedge_wins_total{name="search"} 1
+# HELP watertight_budget_withdrawn_total Extra attempts (retries, hedges) the budget granted.
+# TYPE watertight_budget_withdrawn_total counter
+watertight_budget_withdrawn_total{name="search"} 1
+`
+		require.NoError(t, testutil.CollectAndCompare(c, strings.NewReader(expected),
+			"watertight_hedge_calls_total", "watertight_hedge_delay_seconds", "watertight_hedge_hedges_total",
+			"watertight_hedge_running_attempts", "watertight_hedge_wins_total", "watertight_budget_withdrawn_total"))
 	})
 }

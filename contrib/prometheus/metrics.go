@@ -8,6 +8,7 @@ import (
 	"github.com/watertight-go/watertight/breaker"
 	"github.com/watertight-go/watertight/budget"
 	"github.com/watertight-go/watertight/bulkhead"
+	"github.com/watertight-go/watertight/hedge"
 	"github.com/watertight-go/watertight/internal/instances"
 	"github.com/watertight-go/watertight/pool"
 	"github.com/watertight-go/watertight/poolwait"
@@ -68,6 +69,13 @@ var (
 	retryRecovered = desc("retry_recovered_total", "Calls that succeeded after a retry.")
 	retryGaveUp    = desc("retry_gave_up_total", "Calls that ended on a retryable error, by reason (attempts, budget, deadline).", "reason")
 	retryWait      = desc("retry_wait_seconds", "How long each wait between attempts lasted.")
+
+	hedgeCalls   = desc("hedge_calls_total", "Calls made through the hedge.")
+	hedgeHedges  = desc("hedge_hedges_total", "Extra attempts (hedges) sent.")
+	hedgeWins    = desc("hedge_wins_total", "Calls a hedge won.")
+	hedgeRefused = desc("hedge_refused_total", "Hedges the budget refused.")
+	hedgeRunning = desc("hedge_running_attempts", "Hedge attempts still running (losers, once their call is decided).")
+	hedgeDelay   = desc("hedge_delay_seconds", "The delay before a hedge now; 0 while an adaptive delay warms up.")
 
 	budgetDeposits  = desc("budget_deposits_total", "Requests recorded in the retry budget.")
 	budgetWithdrawn = desc("budget_withdrawn_total", "Extra attempts (retries, hedges) the budget granted.")
@@ -196,6 +204,15 @@ func collectRetry(ch chan<- prometheus.Metric, name string, s retry.Stats) {
 	ch <- counter(retryGaveUp, s.GaveUp.Budget, name, retry.ReasonBudget.String())
 	ch <- counter(retryGaveUp, s.GaveUp.Deadline, name, retry.ReasonDeadline.String())
 	ch <- histogram(retryWait, s.Waited, name)
+}
+
+func collectHedge(ch chan<- prometheus.Metric, name string, s hedge.Stats) {
+	ch <- counter(hedgeCalls, s.Calls, name)
+	ch <- counter(hedgeHedges, s.Hedges, name)
+	ch <- counter(hedgeWins, s.HedgeWins, name)
+	ch <- counter(hedgeRefused, s.Refused, name)
+	ch <- gauge(hedgeRunning, float64(s.Running), name)
+	ch <- gauge(hedgeDelay, s.Delay.Seconds(), name)
 }
 
 func collectBudget(ch chan<- prometheus.Metric, name string, s budget.Stats) {

@@ -10,6 +10,7 @@ import (
 	"github.com/watertight-go/watertight/breaker"
 	"github.com/watertight-go/watertight/budget"
 	"github.com/watertight-go/watertight/bulkhead"
+	"github.com/watertight-go/watertight/hedge"
 	"github.com/watertight-go/watertight/httpguard"
 	"github.com/watertight-go/watertight/pool"
 	"github.com/watertight-go/watertight/poolwait"
@@ -20,8 +21,8 @@ import (
 // Check returns an error, prefixed with who ("watertightprom: Add"), for
 // the first value that is not a readable instance or is a nil pointer:
 // *bulkhead.Bulkhead, *timeout.Timeout, *pool.Pool, *breaker.Breaker,
-// *retry.Retry, *budget.Budget, *httpguard.Hosts, *poolwait.ConnWaits, or
-// a Chain.
+// *retry.Retry, *hedge.Hedge, *budget.Budget, *httpguard.Hosts,
+// *poolwait.ConnWaits, or a Chain.
 func Check(who string, values []any) error {
 	for _, v := range values {
 		var isNil bool
@@ -37,6 +38,8 @@ func Check(who string, values []any) error {
 		case *retry.Retry:
 			isNil = v == nil
 		case *budget.Budget:
+			isNil = v == nil
+		case *hedge.Hedge:
 			isNil = v == nil
 		case *httpguard.Hosts:
 			isNil = v == nil
@@ -57,12 +60,14 @@ func Check(who string, values []any) error {
 }
 
 // Walk calls visit with v and, for a chain, with each policy in it, for an
-// *httpguard.Hosts, with each host's policy, and for a *retry.Retry, with
-// its budget, recursively.
+// *httpguard.Hosts, with each host's policy, and for a *retry.Retry or a
+// *hedge.Hedge, with its budget, recursively.
 func Walk(v any, visit func(any)) {
 	visit(v)
 	switch v := v.(type) {
 	case *retry.Retry:
+		visit(v.Budget())
+	case *hedge.Hedge:
 		visit(v.Budget())
 	case *httpguard.Hosts:
 		for _, h := range v.Stats() {
@@ -82,6 +87,8 @@ func walkStatic(v any, visit func(any)) {
 	case *httpguard.Hosts:
 		return
 	case *retry.Retry:
+		visit(v.Budget())
+	case *hedge.Hedge:
 		visit(v.Budget())
 	}
 	if p, ok := v.(watertight.Policy); ok {
@@ -107,6 +114,8 @@ func identity(v any) (kind, name string, ok bool) {
 		return "retry", v.Name(), true
 	case *budget.Budget:
 		return "budget", v.Name(), true
+	case *hedge.Hedge:
+		return "hedge", v.Name(), true
 	}
 	return "", "", false
 }
