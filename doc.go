@@ -20,6 +20,8 @@
 //   - retry: runs a failed call again, within a budget (package budget)
 //     shared by every caller of the dependency and within the caller's
 //     deadline, so that retries cannot become a retry storm.
+//   - hedge: sends a second copy of a call that is slower than usual and
+//     takes the first answer, within the same budget, to cut tail latency.
 //   - pool: runs background work and fan-out on a fixed set of workers
 //     with a bounded queue; its Do makes it a "thread-pool bulkhead".
 //   - poolwait: measures every wait (for a slot, a worker, a database
@@ -40,7 +42,8 @@
 // bulkhead rejection (the dependency was never called) counts as neither a
 // success nor a failure. The attempt timeout is innermost so that it bounds
 // one attempt, and its expiry is retried. Call returns the value of the
-// attempt that succeeded.
+// attempt that succeeded. A hedge takes the retry's place when the problem
+// is tail latency rather than errors.
 //
 // Every error returned by a policy that refused to run fn matches
 // ErrRejected; a server maps it to 503 Service Unavailable, with RetryAfter
