@@ -4,10 +4,13 @@ import (
 	"context"
 	"runtime"
 	"testing"
+	"time"
 
 	"golang.org/x/sync/semaphore"
 
+	"github.com/watertight-go/watertight/adaptive"
 	"github.com/watertight-go/watertight/bulkhead"
+	"github.com/watertight-go/watertight/internal/benchtest"
 )
 
 // The floors: the two semaphores a Go programmer would write instead.
@@ -121,4 +124,25 @@ func BenchmarkStats(b *testing.B) {
 	for b.Loop() {
 		_ = bh.Stats()
 	}
+}
+
+// An adaptive bulkhead's uncontended Do beside the static one's, and the
+// two clock reads it adds on their own: the rest is the Limit's Observe
+// (a mutex and a few sums; a new limit once a window).
+func BenchmarkDoAdaptive(b *testing.B) {
+	ctx := context.Background()
+	static := bulkhead.MustNew(bulkhead.Config{MaxConcurrent: 1000})
+	g, _ := adaptive.Gradient(adaptive.GradientConfig{})
+	gradient := bulkhead.MustNew(bulkhead.Config{MaxConcurrent: 1000, Limit: g})
+	a, _ := adaptive.AIMD(adaptive.AIMDConfig{})
+	aimd := bulkhead.MustNew(bulkhead.Config{MaxConcurrent: 1000, Limit: a})
+	do := func(bh *bulkhead.Bulkhead) { _ = bh.Do(ctx, nop) }
+	benchtest.SerialAndParallel(b, "static", static, do)
+	benchtest.SerialAndParallel(b, "gradient", gradient, do)
+	benchtest.SerialAndParallel(b, "aimd", aimd, do)
+	epoch := time.Now()
+	benchtest.SerialAndParallel(b, "floor=two-clock-reads", epoch, func(e time.Time) {
+		_ = time.Since(e)
+		_ = time.Since(e)
+	})
 }

@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/watertight-go/watertight/adaptive"
 	"github.com/watertight-go/watertight/internal/monotime"
 	"github.com/watertight-go/watertight/internal/rejection"
 	"github.com/watertight-go/watertight/poolwait"
@@ -50,6 +51,10 @@ type Bulkhead struct {
 	granted                       uint64            // slots granted without a wait, moved out of state; guarded by mu
 	wait                          poolwait.Recorder // the calls that waited for their slot
 	rejected, timeouts, cancelled atomic.Uint64
+
+	adaptive      *adaptiveState // nil: the limit is MaxConcurrent
+	onLimitChange func(LimitChange)
+	changes       ordered[LimitChange] // delivered to onLimitChange outside the lock, in order
 }
 
 // New returns a Bulkhead configured by cfg, or an error naming the first
@@ -65,7 +70,18 @@ func New(cfg Config) (*Bulkhead, error) {
 		full:     rejection.Name(errFull, cfg.Name),
 		timedOut: rejection.Name(errWaitTimeout, cfg.Name),
 	}
-	b.state.Store(uint64(makeState(0, cfg.MaxConcurrent, 0)))
+	limit := cfg.MaxConcurrent
+	if cfg.Limit != nil {
+		b.adaptive = &adaptiveState{limit: cfg.Limit}
+		b.adaptive.ceiling.Store(int64(cfg.MaxConcurrent))
+		limit = adaptive.DefaultInitial
+		if l, ok := cfg.Limit.(interface{ Initial() int }); ok {
+			limit = l.Initial()
+		}
+		limit = min(max(limit, 1), cfg.MaxConcurrent)
+	}
+	b.onLimitChange = cfg.OnLimitChange
+	b.state.Store(uint64(makeState(0, limit, 0)))
 	return b, nil
 }
 
@@ -94,6 +110,9 @@ func (b *Bulkhead) Do(ctx context.Context, fn func(context.Context) error) error
 	if fn == nil {
 		return errNilFunc
 	}
+	if b.adaptive != nil {
+		return b.doAdaptive(ctx, fn)
+	}
 	if err := b.acquire(ctx); err != nil {
 		return err
 	}
@@ -109,6 +128,9 @@ func (b *Bulkhead) Acquire(ctx context.Context) (release func(), err error) {
 	if err := b.acquire(ctx); err != nil {
 		return nil, err
 	}
+	if b.adaptive != nil {
+		return b.newAdaptiveRelease(ctx), nil
+	}
 	return b.newRelease(), nil
 }
 
@@ -118,6 +140,9 @@ func (b *Bulkhead) TryAcquire() (release func(), ok bool) {
 	if !b.tryFast() {
 		b.rejected.Add(1)
 		return nil, false
+	}
+	if b.adaptive != nil {
+		return b.newAdaptiveRelease(nil), true
 	}
 	return b.newRelease(), true
 }
@@ -136,6 +161,8 @@ func (b *Bulkhead) newRelease() func() {
 // at once, first in first out. Shrinking it lets the calls in flight finish
 // and admits no one until fewer than n are in flight. n must be 1 to
 // MaxLimit; otherwise SetMaxConcurrent returns an error and changes nothing.
+// With an adaptive Limit, n is the new ceiling: the limit moves under it,
+// and is lowered to it at once if it is above.
 func (b *Bulkhead) SetMaxConcurrent(n int) error {
 	if n <= 0 || n > MaxLimit {
 		return fmt.Errorf("bulkhead: SetMaxConcurrent: n must be in 1..%d, got %d", MaxLimit, n)
@@ -143,10 +170,23 @@ func (b *Bulkhead) SetMaxConcurrent(n int) error {
 	if b.full == nil {
 		return errNotCreated
 	}
+	if b.adaptive != nil {
+		b.adaptive.ceiling.Store(int64(n))
+		if state(b.state.Load()).limit() <= n {
+			return nil
+		}
+	}
+	b.setLimit(n)
+	return nil
+}
+
+// setLimit makes n the limit and reports the change to OnLimitChange.
+func (b *Bulkhead) setLimit(n int) {
 	b.mu.Lock()
-	defer b.mu.Unlock()
+	var from int
 	for {
 		s := state(b.state.Load())
+		from = s.limit()
 		// Hand the new slots to as many waiters as they cover.
 		admit := max(0, min(s.waiting(), n-s.inFlight()))
 		next := s.withLimit(n) + state(admit)*oneInFlight - state(admit)*oneWaiting
@@ -154,8 +194,15 @@ func (b *Bulkhead) SetMaxConcurrent(n int) error {
 			for range admit {
 				b.queue.popFront().ready <- struct{}{}
 			}
-			return nil
+			break
 		}
+	}
+	if from != n && b.onLimitChange != nil {
+		b.changes.add(LimitChange{Name: b.name, From: from, To: n})
+	}
+	b.mu.Unlock()
+	if b.onLimitChange != nil {
+		b.changes.deliver(b.onLimitChange)
 	}
 }
 

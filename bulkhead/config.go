@@ -3,6 +3,8 @@ package bulkhead
 import (
 	"fmt"
 	"time"
+
+	"github.com/watertight-go/watertight/adaptive"
 )
 
 // Largest accepted values: the in-flight count, the limit and the number of
@@ -31,6 +33,19 @@ type Config struct {
 	// Zero: none; a call that finds every slot taken fails at once with
 	// ErrFull. At most MaxQueueLimit.
 	MaxQueue int
+
+	// Limit, if set, makes the limit adaptive: it starts at the
+	// algorithm's Initial and follows what Limit.Observe returns for each
+	// finished call, clamped to [1, MaxConcurrent], which becomes the
+	// ceiling (see adaptive.Gradient and adaptive.AIMD). Nil: the limit is
+	// MaxConcurrent.
+	Limit adaptive.Limit
+
+	// OnLimitChange is called after every change of the limit, by Limit
+	// or by SetMaxConcurrent, outside the bulkhead's lock and in the order
+	// the changes happened; it may call back into the bulkhead. Nil:
+	// nothing is called.
+	OnLimitChange func(LimitChange)
 
 	// MaxWait is the longest a caller waits in the queue before it gets
 	// ErrWaitTimeout. Zero: no limit of its own; the caller waits until its

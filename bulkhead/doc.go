@@ -37,6 +37,23 @@
 // once; shrinking lets calls in flight finish and admits no one until fewer
 // than the new limit are in flight.
 //
+// # Adaptive limits
+//
+// With Config.Limit (adaptive.Gradient or adaptive.AIMD) the limit sets
+// itself: it starts at the algorithm's Initial and follows what the Limit
+// returns for each finished call, clamped to [1, MaxConcurrent], which
+// becomes the ceiling (SetMaxConcurrent then sets the ceiling). Each call
+// is timed (two monotonic clock reads) and reported with how many calls
+// were in flight when it started; a call whose caller's ctx is done
+// (cancelled, or past its deadline) reports nothing, and one that failed
+// with an inner deadline (context.DeadlineExceeded, timeout.ErrExceeded
+// while the caller's ctx is live) or an inner refusal
+// (watertight.ErrRejected) reports Dropped, a sign of overload. A release
+// func from Acquire or TryAcquire reports its call as a success. A lower
+// limit lets the calls in flight finish, like SetMaxConcurrent. Stats'
+// MaxConcurrent is the limit as it moves, and Config.OnLimitChange hears
+// every change, outside the lock, in order.
+//
 // A Bulkhead must be made by New (or MustNew): a zero Bulkhead refuses
 // every call with an error that says so.
 //
