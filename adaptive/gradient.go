@@ -154,7 +154,7 @@ func (g *gradient) evaluate() {
 	if rtt < g.baseline {
 		g.baseline = rtt // faster than the no-load latency we had: the dependency got faster
 	}
-	next := g.limit
+	var next float64
 	switch {
 	case c.MaxHealthyRTT > 0 && rtt > c.MaxHealthyRTT:
 		next = g.limit / 2

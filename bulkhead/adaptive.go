@@ -50,7 +50,7 @@ func (b *Bulkhead) doAdaptive(ctx context.Context, fn func(context.Context) erro
 // caller left, which says nothing of the dependency. An inner deadline or
 // an inner refusal is a sign of overload (Dropped).
 func (b *Bulkhead) observe(ctx context.Context, err error, start, end int64, inFlight int) {
-	if ctx != nil && ctx.Err() != nil {
+	if ctx.Err() != nil {
 		return
 	}
 	dropped := err != nil && (errors.Is(err, context.DeadlineExceeded) || errors.Is(err, watertight.ErrRejected))
@@ -68,7 +68,7 @@ func (b *Bulkhead) observe(ctx context.Context, err error, start, end int64, inF
 
 // newAdaptiveRelease is newRelease for an adaptive bulkhead: the call is
 // timed from now and reported when released (as a success: release has no
-// error to say otherwise). ctx is nil for TryAcquire.
+// error to say otherwise). ctx is Acquire's, or Background for TryAcquire.
 func (b *Bulkhead) newAdaptiveRelease(ctx context.Context) func() {
 	start, inFlight := monotime.Now(), state(b.state.Load()).inFlight()
 	var released atomic.Bool

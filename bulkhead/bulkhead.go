@@ -142,7 +142,7 @@ func (b *Bulkhead) TryAcquire() (release func(), ok bool) {
 		return nil, false
 	}
 	if b.adaptive != nil {
-		return b.newAdaptiveRelease(nil), true
+		return b.newAdaptiveRelease(context.Background()), true // no caller ctx: the call always reports
 	}
 	return b.newRelease(), true
 }
