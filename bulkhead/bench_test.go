@@ -146,3 +146,25 @@ func BenchmarkDoAdaptive(b *testing.B) {
 		_ = time.Since(e)
 	})
 }
+
+// CoDel beside FIFO: uncontended (nobody waits, so CoDel costs nothing)
+// and contended (most calls wait: CoDel reads the clock at each hand-off).
+func BenchmarkCoDel(b *testing.B) {
+	ctx := context.Background()
+	for _, q := range []bulkhead.QueueDiscipline{bulkhead.FIFO, bulkhead.CoDel} {
+		free := bulkhead.MustNew(bulkhead.Config{MaxConcurrent: 64, MaxQueue: 64, Queue: q})
+		benchtest.SerialAndParallel(b, "uncontended/"+q.String(), free, func(bh *bulkhead.Bulkhead) { _ = bh.Do(ctx, nop) })
+	}
+	for _, q := range []bulkhead.QueueDiscipline{bulkhead.FIFO, bulkhead.CoDel} {
+		tight := bulkhead.MustNew(bulkhead.Config{MaxConcurrent: 2, MaxQueue: 1 << 16, Queue: q})
+		b.Run("contended/"+q.String(), func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetParallelism(16)
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					_ = tight.Do(ctx, func(context.Context) error { runtime.Gosched(); return nil })
+				}
+			})
+		})
+	}
+}

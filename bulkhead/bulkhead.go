@@ -52,6 +52,8 @@ type Bulkhead struct {
 	wait                          poolwait.Recorder // the calls that waited for their slot
 	rejected, timeouts, cancelled atomic.Uint64
 
+	codel         *codel         // nil: the queue is FIFO
+	shed          atomic.Uint64  // waiters CoDel refused
 	adaptive      *adaptiveState // nil: the limit is MaxConcurrent
 	onLimitChange func(LimitChange)
 	changes       ordered[LimitChange] // delivered to onLimitChange outside the lock, in order
@@ -81,6 +83,9 @@ func New(cfg Config) (*Bulkhead, error) {
 		limit = min(max(limit, 1), cfg.MaxConcurrent)
 	}
 	b.onLimitChange = cfg.OnLimitChange
+	if cfg.Queue == CoDel {
+		b.codel = newCoDel(cfg)
+	}
 	b.state.Store(uint64(makeState(0, limit, 0)))
 	return b, nil
 }
@@ -191,8 +196,9 @@ func (b *Bulkhead) setLimit(n int) {
 		admit := max(0, min(s.waiting(), n-s.inFlight()))
 		next := s.withLimit(n) + state(admit)*oneInFlight - state(admit)*oneWaiting
 		if b.state.CompareAndSwap(uint64(s), uint64(next)) {
+			newestFirst := b.codel != nil && b.codel.standing(&b.queue, monotime.Now())
 			for range admit {
-				b.queue.popFront().ready <- struct{}{}
+				b.nextLocked(newestFirst).ready <- struct{}{}
 			}
 			break
 		}
@@ -288,18 +294,34 @@ func (b *Bulkhead) acquireSlow(ctx context.Context) error {
 		}
 	}
 	w := b.waiters.get(start)
+	if b.codel != nil && b.queue.head == nil {
+		b.codel.nonEmptySince = start
+	}
+	w.since = start
 	b.queue.pushBack(w)
 	b.mu.Unlock()
 
 	var expired <-chan time.Time
-	if b.maxWait > 0 {
-		expired = w.startTimer(b.maxWait)
+	wait, shedOnExpiry := b.maxWait, false
+	if b.codel != nil && (wait == 0 || b.codel.interval < wait) {
+		// A waiter that waits a whole interval has seen the queue stand
+		// that long: CoDel's target applies, and it is long past it.
+		wait, shedOnExpiry = b.codel.interval, true
+	}
+	if wait > 0 {
+		expired = w.startTimer(wait)
 	}
 	var err error
 	select {
 	case <-w.ready:
 		w.stopTimer()
+		b.mu.Lock()
+		shed := w.shed
+		b.mu.Unlock()
 		b.waiters.put(w)
+		if shed {
+			return b.timedOut // refused by CoDel at a hand-off; counted there
+		}
 		b.wait.Observe(time.Duration(monotime.Now() - start))
 		return nil
 	case <-ctx.Done():
@@ -307,7 +329,11 @@ func (b *Bulkhead) acquireSlow(ctx context.Context) error {
 		b.cancelled.Add(1)
 	case <-expired:
 		err = b.timedOut
-		b.timeouts.Add(1)
+		if shedOnExpiry {
+			b.shed.Add(1)
+		} else {
+			b.timeouts.Add(1)
+		}
 	}
 	w.stopTimer()
 	b.mu.Lock()
@@ -316,10 +342,16 @@ func (b *Bulkhead) acquireSlow(ctx context.Context) error {
 		b.state.Add(^uint64(oneWaiting - 1)) // one fewer waiting
 		b.mu.Unlock()
 	} else {
-		// A slot was handed over as we gave up: pass it on.
+		// A slot was handed over (or CoDel shed us) as we gave up: pass
+		// the slot on.
+		shed := w.shed
 		b.mu.Unlock()
 		<-w.ready
-		b.release()
+		if !shed {
+			b.release()
+		} else {
+			b.shed.Add(^uint64(0)) // it gave up on its own first: counted there, not as shed
+		}
 	}
 	b.waiters.put(w)
 	return err
@@ -339,16 +371,30 @@ func (b *Bulkhead) release() {
 // but nobody can take it without the lock: acquirers go to the queue while
 // anyone waits.
 func (b *Bulkhead) handOff() {
+	var now int64
+	if b.codel != nil {
+		now = monotime.Now() // before the lock: the clock read need not lengthen it
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	newestFirst := b.codel != nil && b.shedLocked(now)
 	for {
 		s := state(b.state.Load())
 		if s.waiting() == 0 || s.inFlight() >= s.limit() {
 			return
 		}
 		if b.state.CompareAndSwap(uint64(s), uint64(s+oneInFlight-oneWaiting)) {
-			b.queue.popFront().ready <- struct{}{}
+			b.nextLocked(newestFirst).ready <- struct{}{}
 			return
 		}
 	}
+}
+
+// nextLocked takes the waiter a freed slot goes to: the oldest, or, in a
+// standing CoDel queue, the newest. b.mu must be held.
+func (b *Bulkhead) nextLocked(newestFirst bool) *waiter {
+	if newestFirst {
+		return b.queue.popBack()
+	}
+	return b.queue.popFront()
 }

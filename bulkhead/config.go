@@ -34,6 +34,21 @@ type Config struct {
 	// ErrFull. At most MaxQueueLimit.
 	MaxQueue int
 
+	// Queue is how waiters are served: FIFO (the zero value), or CoDel,
+	// which serves newest first and refuses the waiters older than
+	// CoDelTarget once the queue stands (see the package doc).
+	Queue QueueDiscipline
+
+	// CoDelTarget is the longest a waiter may have waited, when a slot
+	// frees in a standing CoDel queue, and still get it. Zero: 5 ms.
+	// Only with Queue CoDel.
+	CoDelTarget time.Duration
+
+	// CoDelInterval is how long a CoDel queue must go without emptying
+	// before it stands, and the longest a waiter may wait in one that does
+	// not. Zero: 100 ms. Only with Queue CoDel; more than CoDelTarget.
+	CoDelInterval time.Duration
+
 	// Limit, if set, makes the limit adaptive: it starts at the
 	// algorithm's Initial and follows what Limit.Observe returns for each
 	// finished call, clamped to [1, MaxConcurrent], which becomes the
@@ -66,8 +81,27 @@ func (c Config) validate() error {
 		return fmt.Errorf("bulkhead: Config.MaxQueue must be <= %d, got %d", MaxQueueLimit, c.MaxQueue)
 	case c.MaxWait < 0:
 		return fmt.Errorf("bulkhead: Config.MaxWait must be >= 0, got %v", c.MaxWait)
+	case c.Queue != FIFO && c.Queue != CoDel:
+		return fmt.Errorf("bulkhead: Config.Queue must be FIFO or CoDel, got %v", c.Queue)
+	case c.Queue != CoDel && (c.CoDelTarget != 0 || c.CoDelInterval != 0):
+		return fmt.Errorf("bulkhead: Config.CoDelTarget (%v) and CoDelInterval (%v) are set but Config.Queue is %v; set Queue: CoDel", c.CoDelTarget, c.CoDelInterval, c.Queue)
+	case c.CoDelTarget < 0:
+		return fmt.Errorf("bulkhead: Config.CoDelTarget must be >= 0, got %v", c.CoDelTarget)
+	case c.CoDelInterval < 0:
+		return fmt.Errorf("bulkhead: Config.CoDelInterval must be >= 0, got %v", c.CoDelInterval)
+	case c.Queue == CoDel && coalesce(c.CoDelTarget, DefaultCoDelTarget) >= coalesce(c.CoDelInterval, DefaultCoDelInterval):
+		return fmt.Errorf("bulkhead: Config.CoDelTarget (%v) must be less than Config.CoDelInterval (%v)", coalesce(c.CoDelTarget, DefaultCoDelTarget), coalesce(c.CoDelInterval, DefaultCoDelInterval))
+	case c.Queue == CoDel && c.MaxQueue == 0:
+		return fmt.Errorf("bulkhead: Config.Queue is CoDel but MaxQueue is 0: no caller can wait; set MaxQueue")
 	case c.MaxWait > 0 && c.MaxQueue == 0:
 		return fmt.Errorf("bulkhead: Config.MaxWait is %v but MaxQueue is 0: no caller can wait; set MaxQueue, or leave MaxWait 0", c.MaxWait)
 	}
 	return nil
+}
+
+func coalesce(d, def time.Duration) time.Duration {
+	if d == 0 {
+		return def
+	}
+	return d
 }

@@ -17,8 +17,10 @@ type waiter struct {
 	ready      chan struct{} // a slot was handed over; buffered, sent under Bulkhead.mu
 	timer      *time.Timer   // MaxWait; nil until first needed
 	prev, next *waiter
-	queued     bool // in the queue; guarded by Bulkhead.mu
-	bubbled    bool // made in a synctest bubble: never pooled
+	queued     bool  // in the queue; guarded by Bulkhead.mu
+	bubbled    bool  // made in a synctest bubble: never pooled
+	since      int64 // monotime of when it joined the queue; guarded by Bulkhead.mu
+	shed       bool  // CoDel shed it: what ready carries is a refusal, not a slot; guarded by Bulkhead.mu
 }
 
 // waitQueue is a FIFO of waiters with O(1) removal of a waiter that gives
@@ -40,6 +42,12 @@ func (q *waitQueue) pushBack(w *waiter) {
 
 func (q *waitQueue) popFront() *waiter {
 	w := q.head
+	q.remove(w)
+	return w
+}
+
+func (q *waitQueue) popBack() *waiter {
+	w := q.tail
 	q.remove(w)
 	return w
 }
@@ -67,6 +75,7 @@ func (p *waiterPool) get(now int64) *waiter {
 		return &waiter{ready: make(chan struct{}, 1), bubbled: true}
 	}
 	if w, ok := p.p.Get().(*waiter); ok {
+		w.shed = false
 		return w
 	}
 	return &waiter{ready: make(chan struct{}, 1)}

@@ -1,6 +1,9 @@
 package bulkhead
 
-import "github.com/watertight-go/watertight/poolwait"
+import (
+	"github.com/watertight-go/watertight/internal/monotime"
+	"github.com/watertight-go/watertight/poolwait"
+)
 
 // Stats is a snapshot of a Bulkhead's gauges and cumulative counters, like
 // sql.DBStats. Every granted call is in Wait, zero waits included, so that
@@ -14,6 +17,11 @@ type Stats struct {
 	Rejected uint64 // ErrFull, and TryAcquire refusals
 	TimedOut uint64 // ErrWaitTimeout
 	Canceled uint64 // the caller's ctx ended before a slot was granted
+	Shed     uint64 // waiters a CoDel queue refused (ErrWaitTimeout): past the target when it stood, or past the interval
+
+	// Controlled reports whether a CoDel queue stands now (serving newest
+	// first, holding waiters to the target).
+	Controlled bool
 
 	Wait poolwait.Stats // how long each granted call waited for its slot
 }
@@ -25,6 +33,7 @@ func (b *Bulkhead) Stats() Stats {
 	b.mu.Lock()
 	s := state(b.state.Load())
 	noWait := b.granted + uint64(s.granted())
+	controlled := b.codel != nil && b.codel.standing(&b.queue, monotime.Now())
 	b.mu.Unlock()
 	st := Stats{
 		MaxConcurrent: s.limit(),
@@ -33,6 +42,8 @@ func (b *Bulkhead) Stats() Stats {
 		Rejected:      b.rejected.Load(),
 		TimedOut:      b.timeouts.Load(),
 		Canceled:      b.cancelled.Load(),
+		Shed:          b.shed.Load(),
+		Controlled:    controlled,
 		Wait:          b.wait.Stats(),
 	}
 	// Slots granted at once are counted in the state word; they are waits
