@@ -52,7 +52,7 @@ type Bulkhead struct {
 	wait                          poolwait.Recorder // the calls that waited for their slot
 	rejected, timeouts, cancelled atomic.Uint64
 
-	codel         *codel         // nil: the queue is FIFO
+	codel         *codelState    // nil: the queue is FIFO
 	shed          atomic.Uint64  // waiters CoDel refused
 	adaptive      *adaptiveState // nil: the limit is MaxConcurrent
 	onLimitChange func(LimitChange)

@@ -3,6 +3,8 @@ package bulkhead
 import (
 	"strconv"
 	"time"
+
+	"github.com/watertight-go/watertight/internal/codel"
 )
 
 // QueueDiscipline is how a bulkhead's waiters are served.
@@ -22,8 +24,8 @@ const (
 
 // Defaults: the paper's.
 const (
-	DefaultCoDelTarget   = 5 * time.Millisecond
-	DefaultCoDelInterval = 100 * time.Millisecond
+	DefaultCoDelTarget   = codel.DefaultTarget
+	DefaultCoDelInterval = codel.DefaultInterval
 )
 
 func (q QueueDiscipline) String() string {
@@ -36,25 +38,20 @@ func (q QueueDiscipline) String() string {
 	return "QueueDiscipline(" + strconv.Itoa(int(q)) + ")"
 }
 
-// codel is a CoDel queue's state; guarded by Bulkhead.mu.
-type codel struct {
+// codelState is a CoDel queue's state; guarded by Bulkhead.mu.
+type codelState struct {
 	target, interval time.Duration
 	nonEmptySince    int64 // monotime: when the queue last went from empty to not
 }
 
-func newCoDel(cfg Config) *codel {
-	c := &codel{target: cfg.CoDelTarget, interval: cfg.CoDelInterval}
-	if c.target == 0 {
-		c.target = DefaultCoDelTarget
-	}
-	if c.interval == 0 {
-		c.interval = DefaultCoDelInterval
-	}
+func newCoDel(cfg Config) *codelState {
+	c := &codelState{}
+	c.target, c.interval = codel.Settings(cfg.CoDelTarget, cfg.CoDelInterval)
 	return c
 }
 
 // standing reports whether q has not been empty for an interval at now.
-func (c *codel) standing(q *waitQueue, now int64) bool {
+func (c *codelState) standing(q *waitQueue, now int64) bool {
 	return q.head != nil && time.Duration(now-c.nonEmptySince) >= c.interval
 }
 

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/watertight-go/watertight/adaptive"
+	"github.com/watertight-go/watertight/internal/codel"
 )
 
 // Largest accepted values: the in-flight count, the limit and the number of
@@ -83,25 +84,12 @@ func (c Config) validate() error {
 		return fmt.Errorf("bulkhead: Config.MaxWait must be >= 0, got %v", c.MaxWait)
 	case c.Queue != FIFO && c.Queue != CoDel:
 		return fmt.Errorf("bulkhead: Config.Queue must be FIFO or CoDel, got %v", c.Queue)
-	case c.Queue != CoDel && (c.CoDelTarget != 0 || c.CoDelInterval != 0):
-		return fmt.Errorf("bulkhead: Config.CoDelTarget (%v) and CoDelInterval (%v) are set but Config.Queue is %v; set Queue: CoDel", c.CoDelTarget, c.CoDelInterval, c.Queue)
-	case c.CoDelTarget < 0:
-		return fmt.Errorf("bulkhead: Config.CoDelTarget must be >= 0, got %v", c.CoDelTarget)
-	case c.CoDelInterval < 0:
-		return fmt.Errorf("bulkhead: Config.CoDelInterval must be >= 0, got %v", c.CoDelInterval)
-	case c.Queue == CoDel && coalesce(c.CoDelTarget, DefaultCoDelTarget) >= coalesce(c.CoDelInterval, DefaultCoDelInterval):
-		return fmt.Errorf("bulkhead: Config.CoDelTarget (%v) must be less than Config.CoDelInterval (%v)", coalesce(c.CoDelTarget, DefaultCoDelTarget), coalesce(c.CoDelInterval, DefaultCoDelInterval))
+	case codel.Check("bulkhead", c.Queue == CoDel, c.Queue.String(), c.CoDelTarget, c.CoDelInterval) != nil:
+		return codel.Check("bulkhead", c.Queue == CoDel, c.Queue.String(), c.CoDelTarget, c.CoDelInterval)
 	case c.Queue == CoDel && c.MaxQueue == 0:
 		return fmt.Errorf("bulkhead: Config.Queue is CoDel but MaxQueue is 0: no caller can wait; set MaxQueue")
 	case c.MaxWait > 0 && c.MaxQueue == 0:
 		return fmt.Errorf("bulkhead: Config.MaxWait is %v but MaxQueue is 0: no caller can wait; set MaxQueue, or leave MaxWait 0", c.MaxWait)
 	}
 	return nil
-}
-
-func coalesce(d, def time.Duration) time.Duration {
-	if d == 0 {
-		return def
-	}
-	return d
 }

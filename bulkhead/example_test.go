@@ -109,3 +109,21 @@ func ExampleBulkhead_Stats() {
 	// Output:
 	// acquired=3 rejected=0 wait p99=0s
 }
+
+// A CoDel queue: once it has stood for an interval, waiters past the
+// target are refused when a slot frees, and the newest waiter is served.
+func ExampleQueueDiscipline() {
+	b := bulkhead.MustNew(bulkhead.Config{Name: "search", MaxConcurrent: 1, MaxQueue: 100, Queue: bulkhead.CoDel,
+		CoDelTarget: 5 * time.Millisecond, CoDelInterval: 50 * time.Millisecond})
+	release, _ := b.Acquire(context.Background())
+	early := make(chan error, 1)
+	go func() { early <- b.Do(context.Background(), func(context.Context) error { return nil }) }()
+	time.Sleep(70 * time.Millisecond) // the queue stands; the early waiter has waited its interval
+	fmt.Println("early waiter:", <-early)
+	release()
+	st := b.Stats()
+	fmt.Println("shed:", st.Shed)
+	// Output:
+	// early waiter: bulkhead "search": wait timeout
+	// shed: 1
+}

@@ -73,6 +73,9 @@ func BenchmarkSubmit(b *testing.B) {
 	task := func(context.Context) { wg.Done() }
 	submitters(b, "pool", &wg, func() { _ = p.Submit(ctx, task) }, func() { _ = p.Close(ctx) })
 
+	codel := pool.MustNew(pool.Config{Workers: benchWorkers, QueueSize: benchQueue, Queue: pool.CoDel})
+	submitters(b, "pool-codel", &wg, func() { _ = codel.Submit(ctx, task) }, func() { _ = codel.Close(ctx) })
+
 	floor := newChanPool(benchWorkers, benchQueue)
 	floorTask := wg.Done
 	submitters(b, "floor=chan-of-func", &wg, func() { floor.tasks <- floorTask }, floor.close)
@@ -85,6 +88,9 @@ func BenchmarkDo(b *testing.B) {
 	p := pool.MustNew(pool.Config{Workers: benchWorkers, QueueSize: benchQueue})
 	defer p.Close(ctx)
 	benchtest.SerialAndParallel(b, "pool", p, func(p *pool.Pool) { _ = p.Do(context.Background(), nop) })
+	codel := pool.MustNew(pool.Config{Workers: benchWorkers, QueueSize: benchQueue, Queue: pool.CoDel})
+	defer codel.Close(ctx)
+	benchtest.SerialAndParallel(b, "pool-codel", codel, func(p *pool.Pool) { _ = p.Do(context.Background(), nop) })
 
 	floor := newChanPool(benchWorkers, benchQueue)
 	defer floor.close()

@@ -2,6 +2,9 @@ package pool
 
 import (
 	"fmt"
+	"time"
+
+	"github.com/watertight-go/watertight/internal/codel"
 )
 
 // Config configures a Pool. The zero value is not valid: Workers is
@@ -23,6 +26,22 @@ type Config struct {
 	// ErrFull).
 	QueueSize int
 
+	// Queue is how queued tasks are served: FIFO (the zero value), or
+	// CoDel, which serves newest first and sheds the tasks older than
+	// CoDelTarget once the queue stands (see the package doc). CoDel needs
+	// a QueueSize.
+	Queue QueueDiscipline
+
+	// CoDelTarget is the longest a task may have waited, when a worker
+	// takes the next one from a standing CoDel queue, and still run.
+	// Zero: 5 ms. Only with Queue CoDel.
+	CoDelTarget time.Duration
+
+	// CoDelInterval is how long a CoDel queue must go without emptying
+	// before it stands. Zero: 100 ms. Only with Queue CoDel; more than
+	// CoDelTarget.
+	CoDelInterval time.Duration
+
 	// OnPanic receives the panics of fire-and-forget tasks (Submit,
 	// TrySubmit, Group), which have no caller to re-panic in, from the
 	// worker's goroutine. The worker lives on. Nil: slog.Error with the
@@ -42,6 +61,13 @@ func (c Config) validate() error {
 		return fmt.Errorf("pool: Config.Workers must be > 0, got %d", c.Workers)
 	case c.QueueSize < 0 || c.QueueSize > MaxQueueSize:
 		return fmt.Errorf("pool: Config.QueueSize must be between 0 and %d, got %d", MaxQueueSize, c.QueueSize)
+	case c.Queue != FIFO && c.Queue != CoDel:
+		return fmt.Errorf("pool: Config.Queue must be FIFO or CoDel, got %v", c.Queue)
+	case c.Queue == CoDel && c.QueueSize == 0:
+		return fmt.Errorf("pool: Config.Queue is CoDel but QueueSize is 0: no task can wait; set QueueSize")
+	}
+	if err := codel.Check("pool", c.Queue == CoDel, c.Queue.String(), c.CoDelTarget, c.CoDelInterval); err != nil {
+		return err
 	}
 	return nil
 }

@@ -16,9 +16,14 @@ var (
 	// to callers waiting for queue room when Close is called. It matches
 	// watertight.ErrRejected.
 	ErrClosed error = errClosed
+	// ErrShed is what a Do, Future or Group waiter gets for a task that a
+	// CoDel queue shed: it waited past the target in a queue that stood,
+	// and never ran. It matches watertight.ErrRejected.
+	ErrShed error = errShed
 
 	errFull       = rejection.New("pool", "full")
 	errClosed     = rejection.New("pool", "closed")
+	errShed       = rejection.New("pool", "shed by CoDel: queued too long")
 	errNilTask    = errors.New("pool: nil task")
 	errNotCreated = errors.New("pool: Pool not created with New")
 	errNilPool    = errors.New("pool: nil *Pool")

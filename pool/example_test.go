@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"sync"
+	"time"
 
 	"github.com/watertight-go/watertight"
 	"github.com/watertight-go/watertight/pool"
@@ -171,4 +172,22 @@ func ExampleLogPanics() {
 	_ = p.Close(context.Background())
 	// Output:
 	// level=ERROR msg="pool: task panicked" name=thumbnails panic="corrupt image" goexit=false
+}
+
+// A CoDel pool: a task that waited past the target in a queue that stood is
+// shed, never run, and its Do caller is told at once.
+func ExampleQueueDiscipline() {
+	p := pool.MustNew(pool.Config{Name: "thumbnails", Workers: 1, QueueSize: 10, Queue: pool.CoDel,
+		CoDelTarget: 5 * time.Millisecond, CoDelInterval: 20 * time.Millisecond})
+	defer p.Close(context.Background())
+	gate := make(chan struct{})
+	_ = p.Submit(context.Background(), func(context.Context) { <-gate }) // the worker is busy
+	stale := make(chan error, 1)
+	go func() { stale <- p.Do(context.Background(), func(context.Context) error { return nil }) }()
+	time.Sleep(40 * time.Millisecond) // queued 40 ms: the queue stood, the task is past the target
+	close(gate)
+	err := <-stale
+	fmt.Println(err, errors.Is(err, watertight.ErrRejected))
+	// Output:
+	// pool "thumbnails": shed by CoDel: queued too long true
 }

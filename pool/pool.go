@@ -22,7 +22,9 @@ type Pool struct {
 	onPanic   func(PanicEvent)
 	full      error         // errFull, named
 	closedErr error         // errClosed, named
-	queue     *ring         // the queue; empty and unused when QueueSize is 0
+	queue     *ring         // the queue; empty and unused when QueueSize is 0 or with CoDel
+	codel     *codelQueue   // the queue with CoDel; nil otherwise
+	shedErr   error         // errShed, named
 	handoff   chan task     // QueueSize 0 only: unbuffered, straight to a free worker; closed by Close
 	wake      chan struct{} // a token per wake-up of an idle worker; closed by Close
 	room      chan struct{} // a token per wake-up of a sender waiting for room
@@ -51,6 +53,7 @@ type Pool struct {
 	_                 cacheLinePad
 	alive             atomic.Int64 // workers running
 	expired, panicked atomic.Uint64
+	shed              atomic.Uint64
 	closeOnce         sync.Once
 	_                 cacheLinePad
 	histograms        []histograms // shared by the workers, a few each
@@ -118,6 +121,11 @@ func New(cfg Config) (*Pool, error) {
 		exited:    make(chan struct{}),
 		slots:     make([]workerSlot, cfg.Workers),
 		queue:     newRing(cfg.QueueSize),
+		shedErr:   rejection.Name(errShed, cfg.Name),
+	}
+	if cfg.Queue == CoDel {
+		p.queue = newRing(0)
+		p.codel = newCoDelQueue(cfg.QueueSize, cfg.CoDelTarget, cfg.CoDelInterval)
 	}
 	if cfg.QueueSize == 0 {
 		p.handoff = make(chan task)
@@ -198,7 +206,7 @@ func (p *Pool) send(ctx context.Context, fn func(context.Context), j job, wait b
 	if p.handoff != nil {
 		return p.handOff(ctx, t, wait)
 	}
-	if p.queue.push(t) {
+	if p.pushTask(t) {
 		p.accepted()
 		return nil
 	}
@@ -230,7 +238,7 @@ func (p *Pool) accepted() {
 func (p *Pool) waitForRoom(ctx context.Context, t task) error {
 	p.waitingForRoom.Add(1)
 	defer p.waitingForRoom.Add(-1)
-	for !p.queue.push(t) {
+	for !p.pushTask(t) {
 		select {
 		case <-p.room:
 		case <-p.closing:
@@ -242,7 +250,7 @@ func (p *Pool) waitForRoom(ctx context.Context, t task) error {
 		}
 	}
 	p.accepted()
-	if p.waitingForRoom.Load() > 1 && p.queue.len() < len(p.queue.slots) {
+	if p.waitingForRoom.Load() > 1 && p.queueLen() < p.queueCap() {
 		p.signalRoom()
 	}
 	return nil
@@ -321,7 +329,7 @@ func (p *Pool) take() (t task, parked, ok bool) {
 		t, ok = <-p.handoff
 		return t, true, ok
 	}
-	if t, ok = p.queue.pop(); ok {
+	if t, ok = p.popTask(); ok {
 		p.tookTask()
 		return t, false, true
 	}
@@ -329,10 +337,10 @@ func (p *Pool) take() (t task, parked, ok bool) {
 		p.idle.Add(1)
 		// Look once more after counting itself idle: a sender that queued
 		// before that saw no idle worker and sent no wake-up.
-		t, ok = p.queue.pop()
+		t, ok = p.popTask()
 		if !ok {
 			_, open := <-p.wake
-			t, ok = p.queue.pop()
+			t, ok = p.popTask()
 			if !ok && !open { // closed, and the queue is drained
 				p.idle.Add(-1)
 				return task{}, true, false

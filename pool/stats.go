@@ -3,7 +3,7 @@ package pool
 import "github.com/watertight-go/watertight/poolwait"
 
 // Stats is a snapshot of a Pool's gauges and cumulative counters. Once the
-// pool is idle, Submitted == Completed + Expired + Panicked.
+// pool is idle, Submitted == Completed + Expired + Shed + Panicked.
 type Stats struct {
 	Workers   int // Config.Workers
 	Busy      int // workers running a task now
@@ -16,8 +16,13 @@ type Stats struct {
 	Canceled  uint64 // callers whose ctx ended before their task was accepted
 	Expired   uint64 // accepted tasks skipped because their ctx ended (or their Do caller left) while queued
 	Panicked  uint64 // tasks that panicked or called runtime.Goexit
+	Shed      uint64 // tasks a CoDel queue shed, never run (not in Wait)
 
-	Wait poolwait.Stats // how long each accepted task waited in the queue, skipped ones included
+	// Controlled reports whether a CoDel queue stood when a worker last
+	// took a task (serving newest first, holding tasks to the target).
+	Controlled bool
+
+	Wait poolwait.Stats // how long each task taken from the queue waited there, skipped ones included
 	Run  poolwait.Stats // how long each task that ran took
 }
 
@@ -28,13 +33,17 @@ func (p *Pool) Stats() Stats {
 	}
 	st := Stats{
 		Workers:   len(p.slots),
-		Queued:    p.queue.len(),
-		QueueSize: len(p.queue.slots),
+		Queued:    p.queueLen(),
+		QueueSize: p.queueCap(),
 		Submitted: p.submitted.Load(),
 		Rejected:  p.rejected.Load(),
 		Canceled:  p.canceled.Load(),
 		Expired:   p.expired.Load(),
 		Panicked:  p.panicked.Load(),
+		Shed:      p.shed.Load(),
+	}
+	if p.codel != nil {
+		st.Controlled = p.codel.standing.Load()
 	}
 	for i := range p.histograms {
 		add(&st.Wait, p.histograms[i].wait.Stats())

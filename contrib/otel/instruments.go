@@ -15,6 +15,8 @@ type instruments struct {
 
 	bulkheadLimit, bulkheadInFlight, bulkheadWaiting     metric.Int64ObservableGauge
 	bulkheadAcquired, bulkheadRejected, bulkheadCanceled metric.Int64ObservableCounter
+	bulkheadShed, poolShed                               metric.Int64ObservableCounter
+	bulkheadControlled, poolControlled                   metric.Int64ObservableGauge
 	bulkheadWait                                         dist
 	timeoutCalls, timeoutExceeded, timeoutCanceled       metric.Int64ObservableCounter
 	timeoutRefused, timeoutLatePanics                    metric.Int64ObservableCounter
@@ -89,13 +91,15 @@ func (b *builder) keep(o metric.Observable, err error) {
 func newInstruments(m metric.Meter) (instruments, error) {
 	b := &builder{m: m}
 	in := instruments{
-		bulkheadLimit:    b.gauge("watertight.bulkhead.limit", "{call}", "The bulkhead's limit of calls in flight."),
-		bulkheadInFlight: b.gauge("watertight.bulkhead.in_flight", "{call}", "Calls holding a bulkhead slot now."),
-		bulkheadWaiting:  b.gauge("watertight.bulkhead.waiting", "{call}", "Callers queued for a slot now."),
-		bulkheadAcquired: b.counter("watertight.bulkhead.acquired", "{call}", "Slots granted."),
-		bulkheadRejected: b.counter("watertight.bulkhead.rejected", "{call}", "Calls refused, by reason."),
-		bulkheadCanceled: b.counter("watertight.bulkhead.canceled", "{call}", "Callers whose ctx ended while they waited."),
-		bulkheadWait:     b.dist("watertight.bulkhead.wait", "wait"),
+		bulkheadLimit:      b.gauge("watertight.bulkhead.limit", "{call}", "The bulkhead's limit of calls in flight."),
+		bulkheadInFlight:   b.gauge("watertight.bulkhead.in_flight", "{call}", "Calls holding a bulkhead slot now."),
+		bulkheadWaiting:    b.gauge("watertight.bulkhead.waiting", "{call}", "Callers queued for a slot now."),
+		bulkheadAcquired:   b.counter("watertight.bulkhead.acquired", "{call}", "Slots granted."),
+		bulkheadRejected:   b.counter("watertight.bulkhead.rejected", "{call}", "Calls refused, by reason."),
+		bulkheadCanceled:   b.counter("watertight.bulkhead.canceled", "{call}", "Callers whose ctx ended while they waited."),
+		bulkheadShed:       b.counter("watertight.bulkhead.shed", "{call}", "Waiters a CoDel queue refused."),
+		bulkheadControlled: b.gauge("watertight.bulkhead.queue.controlled", "1", "1 while a CoDel queue stands, else 0."),
+		bulkheadWait:       b.dist("watertight.bulkhead.wait", "wait"),
 
 		timeoutCalls:      b.counter("watertight.timeout.calls", "{call}", "Calls started under the timeout."),
 		timeoutExceeded:   b.counter("watertight.timeout.exceeded", "{call}", "Calls our deadline ended."),
@@ -105,16 +109,18 @@ func newInstruments(m metric.Meter) (instruments, error) {
 		timeoutAbandoned:  b.gauge("watertight.timeout.abandoned", "{call}", "Abandoned calls still running."),
 		timeoutDuration:   b.dist("watertight.timeout.call", "call"),
 
-		poolWorkers:   b.gauge("watertight.pool.workers", "{worker}", "The pool's workers."),
-		poolBusy:      b.gauge("watertight.pool.busy", "{worker}", "Workers running a task now."),
-		poolQueued:    b.gauge("watertight.pool.queued", "{task}", "Tasks waiting for a worker now."),
-		poolSubmitted: b.counter("watertight.pool.submitted", "{task}", "Tasks accepted."),
-		poolCompleted: b.counter("watertight.pool.completed", "{task}", "Tasks that ran and returned."),
-		poolRejected:  b.counter("watertight.pool.rejected", "{task}", "Tasks refused."),
-		poolExpired:   b.counter("watertight.pool.expired", "{task}", "Tasks skipped because their ctx ended while queued."),
-		poolPanicked:  b.counter("watertight.pool.panicked", "{task}", "Tasks that panicked."),
-		poolWait:      b.dist("watertight.pool.wait", "wait"),
-		poolRun:       b.dist("watertight.pool.run", "run"),
+		poolWorkers:    b.gauge("watertight.pool.workers", "{worker}", "The pool's workers."),
+		poolBusy:       b.gauge("watertight.pool.busy", "{worker}", "Workers running a task now."),
+		poolQueued:     b.gauge("watertight.pool.queued", "{task}", "Tasks waiting for a worker now."),
+		poolSubmitted:  b.counter("watertight.pool.submitted", "{task}", "Tasks accepted."),
+		poolCompleted:  b.counter("watertight.pool.completed", "{task}", "Tasks that ran and returned."),
+		poolRejected:   b.counter("watertight.pool.rejected", "{task}", "Tasks refused."),
+		poolExpired:    b.counter("watertight.pool.expired", "{task}", "Tasks skipped because their ctx ended while queued."),
+		poolPanicked:   b.counter("watertight.pool.panicked", "{task}", "Tasks that panicked."),
+		poolShed:       b.counter("watertight.pool.shed", "{task}", "Tasks a CoDel queue shed, never run."),
+		poolControlled: b.gauge("watertight.pool.queue.controlled", "1", "1 while a CoDel queue stood at a worker's last look, else 0."),
+		poolWait:       b.dist("watertight.pool.wait", "wait"),
+		poolRun:        b.dist("watertight.pool.run", "run"),
 
 		breakerState:       b.gauge("watertight.breaker.state", "1", "1 for the breaker's current state, 0 for the others."),
 		breakerCalls:       b.counter("watertight.breaker.calls", "{call}", "Calls by outcome."),

@@ -168,6 +168,8 @@ func (a *Adapter) observeOne(o metric.Observer, s any, seen instances.Seen) {
 		o.ObserveInt64(in.bulkheadRejected, int64(st.Rejected), named(s.Name(), attribute.String("reason", "full")))
 		o.ObserveInt64(in.bulkheadRejected, int64(st.TimedOut), named(s.Name(), attribute.String("reason", "wait_timeout")))
 		o.ObserveInt64(in.bulkheadCanceled, int64(st.Canceled), name)
+		o.ObserveInt64(in.bulkheadShed, int64(st.Shed), name)
+		o.ObserveInt64(in.bulkheadControlled, boolInt(st.Controlled), name)
 		a.observeDist(o, in.bulkheadWait, distKey{s, "wait"}, st.Wait, s.Name())
 	case *timeout.Timeout:
 		st, name := s.Stats(), named(s.Name())
@@ -188,6 +190,8 @@ func (a *Adapter) observeOne(o metric.Observer, s any, seen instances.Seen) {
 		o.ObserveInt64(in.poolRejected, int64(st.Rejected), name)
 		o.ObserveInt64(in.poolExpired, int64(st.Expired), name)
 		o.ObserveInt64(in.poolPanicked, int64(st.Panicked), name)
+		o.ObserveInt64(in.poolShed, int64(st.Shed), name)
+		o.ObserveInt64(in.poolControlled, boolInt(st.Controlled), name)
 		a.observeDist(o, in.poolWait, distKey{s, "wait"}, st.Wait, s.Name())
 		a.observeDist(o, in.poolRun, distKey{s, "run"}, st.Run, s.Name())
 	case *breaker.Breaker:
@@ -261,6 +265,13 @@ func (a *Adapter) observeDist(o metric.Observer, d dist, key distKey, cur poolwa
 		o.ObserveFloat64(d.quantile, interval.Quantile(q).Seconds(),
 			metric.WithAttributes(attribute.String("name", name), attribute.Float64("quantile", q)))
 	}
+}
+
+func boolInt(b bool) int64 {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 func named(name string, more ...attribute.KeyValue) metric.ObserveOption {

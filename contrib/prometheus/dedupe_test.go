@@ -23,6 +23,7 @@ import (
 	"github.com/watertight-go/watertight/bulkhead"
 	"github.com/watertight-go/watertight/hedge"
 	"github.com/watertight-go/watertight/httpguard"
+	"github.com/watertight-go/watertight/pool"
 	"github.com/watertight-go/watertight/retry"
 	"github.com/watertight-go/watertight/timeout"
 
@@ -163,5 +164,27 @@ watertight_budget_withdrawn_total{name="search"} 1
 		require.NoError(t, testutil.CollectAndCompare(c, strings.NewReader(expected),
 			"watertight_hedge_calls_total", "watertight_hedge_delay_seconds", "watertight_hedge_hedges_total",
 			"watertight_hedge_running_attempts", "watertight_hedge_wins_total", "watertight_budget_withdrawn_total"))
+	})
+}
+
+// A CoDel pool's shed tasks, exported.
+func TestShedMetrics(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := pool.MustNew(pool.Config{Name: "thumbs", Workers: 1, QueueSize: 4, Queue: pool.CoDel})
+		gate := make(chan struct{})
+		require.NoError(t, p.Submit(t.Context(), func(context.Context) { <-gate }))
+		synctest.Wait()
+		require.NoError(t, p.Submit(t.Context(), func(context.Context) {}))
+		time.Sleep(200 * time.Millisecond) // it waits past the interval: shed when the worker comes back
+		close(gate)
+		require.NoError(t, p.Close(t.Context()))
+		c := watertightprom.NewCollector()
+		require.NoError(t, c.Add(p))
+		expected := `
+# HELP watertight_pool_shed_total Tasks a CoDel queue shed, never run.
+# TYPE watertight_pool_shed_total counter
+watertight_pool_shed_total{name="thumbs"} 1
+`
+		require.NoError(t, testutil.CollectAndCompare(c, strings.NewReader(expected), "watertight_pool_shed_total"))
 	})
 }

@@ -44,7 +44,9 @@ func ExampleCollector() {
 	// watertight_bulkhead_canceled_total{name="payments"} 0
 	// watertight_bulkhead_in_flight_calls{name="payments"} 0
 	// watertight_bulkhead_max_concurrent_calls{name="payments"} 10
+	// watertight_bulkhead_queue_controlled{name="payments"} 0
 	// watertight_bulkhead_rejected_total{name="payments",reason="full"} 0
 	// watertight_bulkhead_rejected_total{name="payments",reason="wait_timeout"} 0
+	// watertight_bulkhead_shed_total{name="payments"} 0
 	// watertight_bulkhead_waiting_calls{name="payments"} 0
 }

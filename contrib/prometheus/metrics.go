@@ -31,6 +31,8 @@ var (
 	bulkheadAcquired = desc("bulkhead_acquired_total", "Bulkhead slots granted.")
 	bulkheadRejected = desc("bulkhead_rejected_total", "Calls the bulkhead refused, by reason (full, wait_timeout).", "reason")
 	bulkheadCanceled = desc("bulkhead_canceled_total", "Callers whose ctx ended while they waited for a slot.")
+	bulkheadShed     = desc("bulkhead_shed_total", "Waiters a CoDel queue refused.")
+	bulkheadControl  = desc("bulkhead_queue_controlled", "1 while a CoDel queue stands (newest first, waiters held to the target), else 0.")
 	bulkheadWait     = desc("bulkhead_wait_seconds", "How long each granted call waited for its slot.")
 
 	timeoutCalls      = desc("timeout_calls_total", "Calls that started under the timeout.")
@@ -51,6 +53,8 @@ var (
 	poolCanceled  = desc("pool_canceled_total", "Submitters whose ctx ended before their task was accepted.")
 	poolExpired   = desc("pool_expired_total", "Accepted tasks skipped because their ctx ended while queued.")
 	poolPanicked  = desc("pool_panicked_total", "Tasks that panicked.")
+	poolShed      = desc("pool_shed_total", "Tasks a CoDel queue shed, never run.")
+	poolControl   = desc("pool_queue_controlled", "1 while a CoDel queue stood at a worker's last look, else 0.")
 	poolWait      = desc("pool_wait_seconds", "How long each task waited in the queue.")
 	poolRun       = desc("pool_run_seconds", "How long each task ran.")
 
@@ -101,6 +105,13 @@ func gauge(d *prometheus.Desc, v float64, labels ...string) prometheus.Metric {
 	return prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
 }
 
+func boolGauge(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
 func counter(d *prometheus.Desc, v uint64, labels ...string) prometheus.Metric {
 	return prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
 }
@@ -141,6 +152,8 @@ func collectBulkhead(ch chan<- prometheus.Metric, name string, s bulkhead.Stats)
 	ch <- counter(bulkheadRejected, s.Rejected, name, "full")
 	ch <- counter(bulkheadRejected, s.TimedOut, name, "wait_timeout")
 	ch <- counter(bulkheadCanceled, s.Canceled, name)
+	ch <- counter(bulkheadShed, s.Shed, name)
+	ch <- gauge(bulkheadControl, boolGauge(s.Controlled), name)
 	ch <- histogram(bulkheadWait, s.Wait, name)
 }
 
@@ -165,6 +178,8 @@ func collectPool(ch chan<- prometheus.Metric, name string, s pool.Stats) {
 	ch <- counter(poolCanceled, s.Canceled, name)
 	ch <- counter(poolExpired, s.Expired, name)
 	ch <- counter(poolPanicked, s.Panicked, name)
+	ch <- counter(poolShed, s.Shed, name)
+	ch <- gauge(poolControl, boolGauge(s.Controlled), name)
 	ch <- histogram(poolWait, s.Wait, name)
 	ch <- histogram(poolRun, s.Run, name)
 }
