@@ -31,49 +31,86 @@ func UnaryClientInterceptor(p watertight.Policy, opts ...Option) (grpc.UnaryClie
 }
 
 func unaryCall(ctx context.Context, p watertight.Policy, o *options, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, callOpts []grpc.CallOption) error {
-	c := &unary{reply: reply}
-	err := p.Do(ctx, func(ctx context.Context) error {
-		out := c.begin()
-		var trailer metadata.MD
-		rpcErr := invoker(ctx, method, req, out, cc, append(callOpts[:len(callOpts):len(callOpts)], grpc.Trailer(&trailer))...)
-		if o.isFailure(rpcErr) {
-			return failure(rpcErr, trailer)
-		}
-		c.answered(out, rpcErr)
-		return nil // the server answered: its status, whatever it is, goes to the caller
-	})
+	c := unaries.Get().(*unary)
+	c.o, c.method, c.req, c.reply, c.cc, c.invoker, c.callOpts = o, method, req, reply, cc, invoker, callOpts
+	err := p.Do(ctx, c.fn)
+	var out error
 	if err != nil {
-		return rpcError(err)
+		out = rpcError(err)
+	} else {
+		out = c.result()
 	}
-	return c.result()
+	if c.reusable() {
+		*c = unary{fn: c.fn, opts: c.opts[:0]}
+		unaries.Put(c)
+	}
+	return out
 }
 
 // unary is one unary call's attempts. The first attempt decodes into the
-// caller's reply; those after it, which a hedge may run at the same time,
-// decode into replies of their own, and the one that ended the call is
-// merged into the caller's once the policy has returned — by then the first
-// attempt has returned too, so nothing writes the caller's reply at once.
+// caller's reply and reads its trailer into the record; those after it,
+// which a hedge may run at the same time, decode into replies of their own,
+// and the one that ended the call is merged into the caller's once the
+// policy has returned — by then the first attempt has returned too, so
+// nothing writes the caller's reply at once. Records are reused, with
+// their fn bound once and their option buffer, so that a call allocates
+// nothing of its own.
 type unary struct {
-	reply any
+	fn       func(context.Context) error // c.attempt, bound once
+	o        *options
+	method   string
+	req      any
+	reply    any
+	cc       *grpc.ClientConn
+	invoker  grpc.UnaryInvoker
+	callOpts []grpc.CallOption
+	opts     []grpc.CallOption // the first attempt's: callOpts and its trailer
+	trailer  metadata.MD       // the first attempt's
 
 	mu      sync.Mutex
-	started bool
+	started int // attempts started
+	running int // attempts not yet returned
 	decided bool
 	winner  any   // the reply of the first attempt the server answered
 	winErr  error // its RPC error: nil, or a status that is not a failure (NotFound …)
 }
 
-func (c *unary) begin() any {
+var unaries = sync.Pool{New: func() any {
+	c := &unary{}
+	c.fn = c.attempt
+	return c
+}}
+
+// attempt is the policy's fn: one RPC.
+func (c *unary) attempt(ctx context.Context) error {
+	out, trailer, opts := c.begin()
+	rpcErr := c.invoker(ctx, c.method, c.req, out, c.cc, opts...)
+	c.mu.Lock()
+	c.running--
+	c.mu.Unlock()
+	if c.o.isFailure(rpcErr) {
+		return failure(rpcErr, *trailer)
+	}
+	c.answered(out, rpcErr)
+	return nil // the server answered: its status, whatever it is, goes to the caller
+}
+
+// begin returns an attempt's reply, the trailer it reads, and its options.
+func (c *unary) begin() (out any, trailer *metadata.MD, opts []grpc.CallOption) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if !c.started {
-		c.started = true
-		return c.reply
+	c.started++
+	c.running++
+	if c.started == 1 {
+		c.opts = append(append(c.opts[:0], c.callOpts...), grpc.Trailer(&c.trailer))
+		return c.reply, &c.trailer, c.opts
 	}
+	trailer = new(metadata.MD)
+	opts = append(append([]grpc.CallOption(nil), c.callOpts...), grpc.Trailer(trailer))
 	if m, ok := c.reply.(proto.Message); ok {
-		return m.ProtoReflect().New().Interface()
+		return m.ProtoReflect().New().Interface(), trailer, opts
 	}
-	return c.reply // not a protobuf message: one reply, shared by the attempts
+	return c.reply, trailer, opts // not a protobuf message: one reply, shared by the attempts
 }
 
 // answered records an attempt the server answered (no failure): the first
@@ -84,6 +121,14 @@ func (c *unary) answered(out any, rpcErr error) {
 	if !c.decided {
 		c.decided, c.winner, c.winErr = true, out, rpcErr
 	}
+}
+
+// reusable reports whether no attempt is still running (a hedge's loser,
+// an abandoned attempt): only then may the record go to another call.
+func (c *unary) reusable() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.running == 0
 }
 
 // result is what the call returns when the policy returned nil: the error
