@@ -132,6 +132,7 @@ func TestServerRejectionIsUnavailableWithPushback(t *testing.T) {
 	require.NoError(t, err)
 	_, err = stream.Recv()
 	assert.Equal(t, codes.Unavailable, status.Code(err), "a stream refused by the server's policy")
+	assert.Equal(t, []string{"30000"}, stream.Trailer().Get(watertightgrpc.PushbackKey), "with its pushback")
 }
 
 // The server's own deadline becomes DeadlineExceeded; a handler's NotFound
