@@ -53,11 +53,17 @@ func New(cfg Config) (*Breaker, error) {
 	return b, nil
 }
 
-// load returns the period in force, setting up a zero Breaker first.
+// load returns the period in force, setting up a zero Breaker first. It
+// stays small enough to inline: the hot path pays one nil check.
 func (b *Breaker) load() *period {
 	if p := b.cur.Load(); p != nil {
 		return p
 	}
+	return b.setup()
+}
+
+// setup makes a zero Breaker a New(Config{}) one, once.
+func (b *Breaker) setup() *period {
 	b.setupOnce.Do(func() {
 		s, err := Config{}.settings()
 		if err != nil {

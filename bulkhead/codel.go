@@ -1,7 +1,6 @@
 package bulkhead
 
 import (
-	"strconv"
 	"time"
 
 	"github.com/watertight-go/watertight/internal/codel"
@@ -28,15 +27,8 @@ const (
 	DefaultCoDelInterval = codel.DefaultInterval
 )
 
-func (q QueueDiscipline) String() string {
-	switch q {
-	case FIFO:
-		return "FIFO"
-	case CoDel:
-		return "CoDel"
-	}
-	return "QueueDiscipline(" + strconv.Itoa(int(q)) + ")"
-}
+// String returns "FIFO", "CoDel", or the number.
+func (q QueueDiscipline) String() string { return codel.Name(int(q)) }
 
 // codelState is a CoDel queue's state; guarded by Bulkhead.mu.
 type codelState struct {

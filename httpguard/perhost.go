@@ -15,8 +15,8 @@ import (
 	"time"
 
 	"github.com/watertight-go/watertight"
-	"github.com/watertight-go/watertight/breaker"
 	"github.com/watertight-go/watertight/internal/monotime"
+	"github.com/watertight-go/watertight/internal/openbreaker"
 	"github.com/watertight-go/watertight/internal/rejection"
 	"github.com/watertight-go/watertight/internal/typednil"
 )
@@ -257,21 +257,7 @@ func (h *Hosts) addLocked(key hostKey) (e *host, gone []*host, err error) {
 // holding an open breaker, and (the compare-and-swap, last) with no
 // request in flight.
 func (h *Hosts) drop(e *host, now int64) bool {
-	return now-e.lastUsed.Load() >= h.idleAfter && !holdsState(e.policy) && e.inFlight.CompareAndSwap(0, dropped)
-}
-
-// holdsState reports whether p, or a policy chained in it, is a breaker
-// that is not closed.
-func holdsState(p watertight.Policy) bool {
-	if b, ok := p.(*breaker.Breaker); ok {
-		return b.State() != breaker.Closed
-	}
-	for _, inner := range watertight.Unwrap(p) {
-		if holdsState(inner) {
-			return true
-		}
-	}
-	return false
+	return now-e.lastUsed.Load() >= h.idleAfter && !openbreaker.In(e.policy) && e.inFlight.CompareAndSwap(0, dropped)
 }
 
 // closePolicy closes what a dropped host's policy holds (see PerHost).

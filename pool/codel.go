@@ -1,7 +1,6 @@
 package pool
 
 import (
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -32,15 +31,8 @@ const (
 	DefaultCoDelInterval = codel.DefaultInterval
 )
 
-func (q QueueDiscipline) String() string {
-	switch q {
-	case FIFO:
-		return "FIFO"
-	case CoDel:
-		return "CoDel"
-	}
-	return "QueueDiscipline(" + strconv.Itoa(int(q)) + ")"
-}
+// String returns "FIFO", "CoDel", or the number.
+func (q QueueDiscipline) String() string { return codel.Name(int(q)) }
 
 // codelQueue is a CoDel pool's queue: a deque under a mutex. A ring cannot
 // serve newest first, and the lock is held only to push or take one task.

@@ -9,7 +9,7 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/watertight-go/watertight"
-	"github.com/watertight-go/watertight/breaker"
+	"github.com/watertight-go/watertight/internal/openbreaker"
 	"github.com/watertight-go/watertight/internal/typednil"
 )
 
@@ -72,20 +72,8 @@ func (m *Methods) policy(method string) (watertight.Policy, error) {
 
 func (m *Methods) dropOneLocked() bool {
 	for name, p := range m.byName {
-		if !holdsState(p) {
+		if !openbreaker.In(p) {
 			delete(m.byName, name)
-			return true
-		}
-	}
-	return false
-}
-
-func holdsState(p watertight.Policy) bool {
-	if b, ok := p.(*breaker.Breaker); ok {
-		return b.State() != breaker.Closed
-	}
-	for _, inner := range watertight.Unwrap(p) {
-		if holdsState(inner) {
 			return true
 		}
 	}

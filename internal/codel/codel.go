@@ -4,6 +4,7 @@ package codel
 
 import (
 	"fmt"
+	"strconv"
 	"time"
 )
 
@@ -41,4 +42,15 @@ func Check(pkg string, isCoDel bool, queue string, target, interval time.Duratio
 		return fmt.Errorf("%s: Config.CoDelTarget (%v) must be less than Config.CoDelInterval (%v)", pkg, t, i)
 	}
 	return nil
+}
+
+// Name is a QueueDiscipline's String: FIFO (0), CoDel (1), or the number.
+func Name(q int) string {
+	switch q {
+	case 0:
+		return "FIFO"
+	case 1:
+		return "CoDel"
+	}
+	return "QueueDiscipline(" + strconv.Itoa(q) + ")"
 }
