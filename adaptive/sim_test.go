@@ -153,17 +153,23 @@ func p99(ds []time.Duration) time.Duration {
 }
 
 // settle returns how long after from the limit first stayed within [lo, hi]
-// until to, or -1 if it never did.
+// until to, or -1 if it never did. A probe — Gradient halving its limit for
+// one window, about every 30 s at a random moment, to measure the no-load
+// latency — may show in one slice as a dip to no less than half the band's
+// bottom, back in the band at the next slice: that is the algorithm
+// working, not leaving the band, and does not restart the count.
 func settle(run []slice, from, to time.Duration, lo, hi int) time.Duration {
 	settled := time.Duration(-1)
-	for _, s := range run {
+	for i, s := range run {
 		if s.at <= from || s.at > to {
 			continue
 		}
-		switch in := s.limit >= lo && s.limit <= hi; {
+		in := s.limit >= lo && s.limit <= hi
+		probe := !in && s.limit >= lo/2-1 && s.limit < lo && i+1 < len(run) && run[i+1].limit >= lo && run[i+1].limit <= hi
+		switch {
 		case in && settled < 0:
 			settled = s.at - from
-		case !in:
+		case !in && !probe:
 			settled = -1
 		}
 	}
