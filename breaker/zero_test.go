@@ -57,7 +57,7 @@ func TestSharedAcrossBubbles(t *testing.T) {
 			shared.Reset()
 			for range 4 {
 				_ = shared.Do(t.Context(), func(ctx context.Context) error {
-					time.Sleep(time.Millisecond)
+					<-time.After(time.Millisecond)
 					return errDown
 				})
 			}

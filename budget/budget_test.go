@@ -95,16 +95,16 @@ func TestDepositsAndWithdrawalsExpire(t *testing.T) {
 		}
 		deposit(10)
 		assert.Equal(t, 10, withdrawAll(b), "t=0")
-		time.Sleep(5 * time.Second)
+		<-time.After(5 * time.Second)
 		deposit(4)
 		assert.Equal(t, 4, withdrawAll(b), "t=5s: 14 earned, 10 spent")
-		time.Sleep(5500 * time.Millisecond)
+		<-time.After(5500 * time.Millisecond)
 		assert.Zero(t, withdrawAll(b), "t=10.5s: the first 10 deposits expired, their withdrawals not yet")
-		time.Sleep(time.Second)
+		<-time.After(time.Second)
 		assert.Zero(t, withdrawAll(b), "t=11.5s: 4 earned in the window, 4 spent in it")
 		deposit(2)
 		assert.Equal(t, 2, withdrawAll(b), "t=11.5s: 2 more earned")
-		time.Sleep(10 * time.Second)
+		<-time.After(10 * time.Second)
 		assert.Zero(t, withdrawAll(b), "t=21.5s: every deposit expired")
 		st := b.Stats()
 		assert.Equal(t, uint64(16), st.Deposits)
@@ -136,7 +136,7 @@ func TestBoundHoldsOverEveryWindow(t *testing.T) {
 						grants = append(grants, time.Since(start))
 					}
 				}
-				time.Sleep(time.Duration(50+rng.IntN(500)) * time.Millisecond)
+				<-time.After(time.Duration(50+rng.IntN(500)) * time.Millisecond)
 			}
 			count := func(ts []time.Duration, from, to time.Duration) int {
 				n := 0

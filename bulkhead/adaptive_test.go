@@ -66,7 +66,7 @@ func TestAdaptiveSamples(t *testing.T) {
 		b := bulkhead.MustNew(bulkhead.Config{MaxConcurrent: 10, Limit: lim})
 		inner := timeout.MustNew(timeout.Config{Duration: 50 * time.Millisecond})
 
-		require.NoError(t, b.Do(t.Context(), func(context.Context) error { time.Sleep(30 * time.Millisecond); return nil }))
+		require.NoError(t, b.Do(t.Context(), func(context.Context) error { <-time.After(30 * time.Millisecond); return nil }))
 		err := b.Do(t.Context(), func(ctx context.Context) error {
 			return inner.Do(ctx, func(ctx context.Context) error { <-ctx.Done(); return ctx.Err() })
 		})
@@ -79,7 +79,7 @@ func TestAdaptiveSamples(t *testing.T) {
 
 		release, err := b.Acquire(t.Context())
 		require.NoError(t, err)
-		time.Sleep(7 * time.Millisecond)
+		<-time.After(7 * time.Millisecond)
 		release()
 		release() // idempotent: reported once
 
@@ -123,7 +123,7 @@ func TestAdaptiveHammer(t *testing.T) {
 						}
 						defer running.Add(-1)
 						// The dependency slows down as more calls run at once.
-						time.Sleep(time.Duration(n) * time.Millisecond)
+						<-time.After(time.Duration(n) * time.Millisecond)
 						return nil
 					})
 					cancel()

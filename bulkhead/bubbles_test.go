@@ -27,7 +27,7 @@ func waitInBubble(t *testing.T) {
 		for range 3 {
 			go func() {
 				errs <- shared.Do(t.Context(), func(context.Context) error {
-					time.Sleep(10 * time.Millisecond)
+					<-time.After(10 * time.Millisecond)
 					return nil
 				})
 			}()

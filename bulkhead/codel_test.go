@@ -39,7 +39,7 @@ func TestCoDelSpecification(t *testing.T) {
 			var done []chan error
 			for _, name := range []string{"a", "b", "c"} {
 				done = append(done, queued(b, name, &order, &mu, t.Context()))
-				time.Sleep(10 * time.Millisecond) // each has waited longer than the target
+				<-time.After(10 * time.Millisecond) // each has waited longer than the target
 			}
 			assert.False(t, b.Stats().Controlled, "30 ms is not an interval")
 			release()
@@ -71,15 +71,15 @@ func TestCoDelSpecification(t *testing.T) {
 			var order []string
 			var mu sync.Mutex
 			old1 := queued(b, "old1", &order, &mu, t.Context()) // t=0: the queue stops emptying
-			time.Sleep(60 * time.Millisecond)
+			<-time.After(60 * time.Millisecond)
 			old2 := queued(b, "old2", &order, &mu, t.Context()) // keeps it from emptying when old1 leaves at 100 ms
-			time.Sleep(90 * time.Millisecond)                   // t=150 ms: it has stood since 100 ms
+			<-time.After(90 * time.Millisecond)                 // t=150 ms: it has stood since 100 ms
 			assert.ErrorIs(t, <-old1, bulkhead.ErrWaitTimeout, "old1 waited its interval")
 			assert.True(t, b.Stats().Controlled)
 			var fresh []chan error
 			for _, name := range []string{"x", "y", "z"} {
 				fresh = append(fresh, queued(b, name, &order, &mu, t.Context()))
-				time.Sleep(time.Millisecond)
+				<-time.After(time.Millisecond)
 			}
 			release() // t=153 ms: old2 (93 ms) is over the target, x, y, z (3, 2, 1 ms) are not
 			assert.ErrorIs(t, <-old2, bulkhead.ErrWaitTimeout)
@@ -96,9 +96,9 @@ func TestCoDelSpecification(t *testing.T) {
 			require.NoError(t, err)
 			order = nil
 			a, c := queued(b, "a", &order, &mu, t.Context()), chan error(nil)
-			time.Sleep(time.Millisecond)
+			<-time.After(time.Millisecond)
 			c = queued(b, "c", &order, &mu, t.Context())
-			time.Sleep(time.Millisecond)
+			<-time.After(time.Millisecond)
 			release()
 			require.NoError(t, <-a)
 			require.NoError(t, <-c)
@@ -164,7 +164,7 @@ func TestCoDelHammer(t *testing.T) {
 						running++
 						peak = max(peak, running)
 						mu.Unlock()
-						time.Sleep(time.Duration(1+i%3) * time.Millisecond)
+						<-time.After(time.Duration(1+i%3) * time.Millisecond)
 						mu.Lock()
 						running--
 						mu.Unlock()

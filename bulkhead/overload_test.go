@@ -34,7 +34,7 @@ func steadyLoad(t *testing.T, queue bulkhead.QueueDiscipline, load float64) (r o
 		var wg sync.WaitGroup
 		rate := load * 500
 		for start := time.Now(); time.Since(start) < 30*time.Second; {
-			time.Sleep(time.Duration(rng.ExpFloat64() / rate * float64(time.Second)))
+			<-time.After(time.Duration(rng.ExpFloat64() / rate * float64(time.Second)))
 			r.offered++
 			wg.Go(func() {
 				ctx, cancel := context.WithTimeout(context.Background(), time.Second)
@@ -44,7 +44,7 @@ func steadyLoad(t *testing.T, queue bulkhead.QueueDiscipline, load float64) (r o
 					mu.Lock()
 					waits = append(waits, time.Since(arrived))
 					mu.Unlock()
-					time.Sleep(10 * time.Millisecond)
+					<-time.After(10 * time.Millisecond)
 					return ctx.Err()
 				})
 				mu.Lock()

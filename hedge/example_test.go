@@ -66,7 +66,7 @@ func ExampleConfig_sharedBudget() {
 		return nil
 	})
 	_ = lookups.Do(context.Background(), func(context.Context) error {
-		time.Sleep(20 * time.Millisecond) // slow enough to hedge, if the budget allowed
+		<-time.After(20 * time.Millisecond) // slow enough to hedge, if the budget allowed
 		return nil
 	})
 	fmt.Println("retries:", reads.Stats().Retries, "hedges:", lookups.Stats().Hedges, "refused:", lookups.Stats().Refused)

@@ -83,7 +83,7 @@ func TestFastCallStartsNothing(t *testing.T) {
 				return work(ctx, 10*time.Millisecond)
 			}))
 		}
-		time.Sleep(time.Second) // a timer that was not stopped would fire now
+		<-time.After(time.Second) // a timer that was not stopped would fire now
 		assert.Equal(t, before, runtime.NumGoroutine())
 		st := h.Stats()
 		assert.Equal(t, uint64(10), st.Calls)
@@ -148,7 +148,7 @@ func TestRetryableFailureHedgesAtOnce(t *testing.T) {
 		h := hedge.MustNew(hedge.Config{Delay: 100 * time.Millisecond, Budget: generous()})
 		a := &attempts{start: time.Now(), fn: func(i int, ctx context.Context) error {
 			if i == 0 {
-				time.Sleep(10 * time.Millisecond)
+				<-time.After(10 * time.Millisecond)
 				return errDown
 			}
 			return work(ctx, 5*time.Millisecond)
@@ -168,7 +168,7 @@ func TestNonRetryableFailureReturnsWithoutHedging(t *testing.T) {
 		bad := errors.New("bad request")
 		for _, err := range []error{bulkhead.ErrFull, retry.Permanent(bad)} {
 			start := time.Now()
-			got := h.Do(t.Context(), func(context.Context) error { time.Sleep(10 * time.Millisecond); return err })
+			got := h.Do(t.Context(), func(context.Context) error { <-time.After(10 * time.Millisecond); return err })
 			assert.Same(t, err, got)
 			assert.Equal(t, 10*time.Millisecond, time.Since(start))
 		}
@@ -182,7 +182,7 @@ func TestAllFailReturnsTheFirstError(t *testing.T) {
 		h := hedge.MustNew(hedge.Config{Delay: 100 * time.Millisecond, MaxHedges: 2, Budget: generous()})
 		errFirst, errLater := errors.New("first"), errors.New("later")
 		a := &attempts{start: time.Now(), fn: func(i int, ctx context.Context) error {
-			time.Sleep(time.Duration(10*(i+1)) * time.Millisecond)
+			<-time.After(time.Duration(10*(i+1)) * time.Millisecond)
 			if i == 0 {
 				return errFirst
 			}
@@ -238,7 +238,7 @@ func TestPanics(t *testing.T) {
 			var n atomic.Int32
 			_ = h.Do(t.Context(), func(ctx context.Context) error {
 				if n.Add(1) == 1 {
-					time.Sleep(20 * time.Millisecond)
+					<-time.After(20 * time.Millisecond)
 					panic("first")
 				}
 				hedgeCtx = ctx

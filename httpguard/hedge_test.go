@@ -89,7 +89,7 @@ func TestHedgedLosersResponseIsClosed(t *testing.T) {
 		body, _ := io.ReadAll(resp.Body)
 		require.NoError(t, resp.Body.Close())
 		assert.Equal(t, "first", string(body))
-		time.Sleep(time.Second) // the loser's response arrives
+		<-time.After(time.Second) // the loser's response arrives
 		assert.Equal(t, int32(2), slowHedge.closed.Load(), "the caller's and the loser's")
 	})
 }
@@ -103,10 +103,10 @@ type slowSecond struct {
 
 func (s *slowSecond) RoundTrip(*http.Request) (*http.Response, error) {
 	if s.n.Add(1) == 1 {
-		time.Sleep(15 * time.Millisecond)
+		<-time.After(15 * time.Millisecond)
 		return &http.Response{StatusCode: 200, Body: newBody("first", &s.closed)}, nil
 	}
-	time.Sleep(20 * time.Millisecond)
+	<-time.After(20 * time.Millisecond)
 	return &http.Response{StatusCode: 200, Body: newBody("hedge", &s.closed)}, nil
 }
 

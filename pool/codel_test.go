@@ -60,7 +60,7 @@ func TestCoDelSpecification(t *testing.T) {
 		var done []chan error
 		for _, name := range []string{"a", "b", "c"} {
 			done = append(done, do(name))
-			time.Sleep(10 * time.Millisecond)
+			<-time.After(10 * time.Millisecond)
 		}
 		close(gate)
 		for _, d := range done {
@@ -74,11 +74,11 @@ func TestCoDelSpecification(t *testing.T) {
 		o = order{}
 		gate = block()
 		old := do("old") // t=0: the queue stops emptying
-		time.Sleep(147 * time.Millisecond)
+		<-time.After(147 * time.Millisecond)
 		done = nil
 		for _, name := range []string{"x", "y", "z"} {
 			done = append(done, do(name))
-			time.Sleep(time.Millisecond)
+			<-time.After(time.Millisecond)
 		}
 		close(gate) // t=150 ms: old waited 150 ms, x 3 ms
 		err := <-old
@@ -96,7 +96,7 @@ func TestCoDelSpecification(t *testing.T) {
 		o = order{}
 		gate = block()
 		a := do("a")
-		time.Sleep(time.Millisecond)
+		<-time.After(time.Millisecond)
 		c := do("c")
 		close(gate)
 		require.NoError(t, <-a)
@@ -132,7 +132,7 @@ func steadyLoad(t *testing.T, queue pool.QueueDiscipline, load float64) (offered
 		var waits []time.Duration
 		var wg sync.WaitGroup
 		for start := time.Now(); time.Since(start) < 30*time.Second; {
-			time.Sleep(time.Duration(rng.ExpFloat64() / (load * 500) * float64(time.Second)))
+			<-time.After(time.Duration(rng.ExpFloat64() / (load * 500) * float64(time.Second)))
 			offered++
 			wg.Go(func() {
 				ctx, cancel := context.WithTimeout(context.Background(), time.Second)
@@ -142,7 +142,7 @@ func steadyLoad(t *testing.T, queue pool.QueueDiscipline, load float64) (offered
 					mu.Lock()
 					waits = append(waits, time.Since(queued))
 					mu.Unlock()
-					time.Sleep(10 * time.Millisecond)
+					<-time.After(10 * time.Millisecond)
 					return ctx.Err()
 				})
 				if err == nil {
@@ -189,7 +189,7 @@ func TestCoDelHammer(t *testing.T) {
 			wg.Go(func() {
 				for i := range 100 {
 					ctx, cancel := context.WithTimeout(context.Background(), time.Duration(1+(g*5+i)%40)*time.Millisecond)
-					work := func(context.Context) { time.Sleep(time.Duration(1+i%3) * time.Millisecond) }
+					work := func(context.Context) { <-time.After(time.Duration(1+i%3) * time.Millisecond) }
 					switch i % 3 {
 					case 0:
 						_ = p.Submit(ctx, work)

@@ -184,7 +184,7 @@ func ExampleQueueDiscipline() {
 	_ = p.Submit(context.Background(), func(context.Context) { <-gate }) // the worker is busy
 	stale := make(chan error, 1)
 	go func() { stale <- p.Do(context.Background(), func(context.Context) error { return nil }) }()
-	time.Sleep(40 * time.Millisecond) // queued 40 ms: the queue stood, the task is past the target
+	<-time.After(40 * time.Millisecond) // queued 40 ms: the queue stood, the task is past the target
 	close(gate)
 	err := <-stale
 	fmt.Println(err, errors.Is(err, watertight.ErrRejected))

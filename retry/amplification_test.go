@@ -29,7 +29,7 @@ func amplify(p watertight.Policy, failShare float64, rate int, d time.Duration) 
 		mu.Lock()
 		fail := rng.Float64() < failShare
 		mu.Unlock()
-		time.Sleep(10 * time.Millisecond)
+		<-time.After(10 * time.Millisecond)
 		if fail {
 			return errDown
 		}
@@ -60,7 +60,7 @@ func (plainLoop) Do(ctx context.Context, fn func(context.Context) error) error {
 		if err = fn(ctx); err == nil {
 			return nil
 		}
-		time.Sleep(time.Duration(rand.Int64N(int64(50*time.Millisecond) << i)))
+		<-time.After(time.Duration(rand.Int64N(int64(50*time.Millisecond) << i)))
 	}
 	return err
 }

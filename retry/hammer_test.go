@@ -42,7 +42,7 @@ func TestHammer(t *testing.T) {
 						}()
 						_ = r.Do(ctx, func(ctx context.Context) error {
 							attempts.Add(1)
-							time.Sleep(time.Duration(rng.IntN(20)) * time.Millisecond)
+							<-time.After(time.Duration(rng.IntN(20)) * time.Millisecond)
 							switch rng.IntN(10) {
 							case 0:
 								panic("boom")

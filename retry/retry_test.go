@@ -291,7 +291,7 @@ func TestDepositsExpire(t *testing.T) {
 		for range 4 {
 			require.NoError(t, r.Do(t.Context(), func(context.Context) error { return nil }))
 		}
-		time.Sleep(11 * time.Second)
+		<-time.After(11 * time.Second)
 		err := r.Do(t.Context(), func(context.Context) error { return errDown })
 		assert.ErrorIs(t, err, retry.ErrBudget, "2.5 retries earned, 2 of them by deposits now expired")
 	})

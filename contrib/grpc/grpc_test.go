@@ -40,7 +40,8 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // first call, then SERVING), "slowfirst" (the first call slow, then fast).
 type health struct {
 	healthpb.UnimplementedHealthServer
-	calls atomic.Int32
+	calls   atomic.Int32
+	arrived chan struct{} // if set, each "slow" call says it has arrived
 }
 
 func (h *health) Check(ctx context.Context, req *healthpb.HealthCheckRequest) (*healthpb.HealthCheckResponse, error) {
@@ -60,6 +61,9 @@ func (h *health) Check(ctx context.Context, req *healthpb.HealthCheckRequest) (*
 		}
 		return nil, status.Error(codes.Unavailable, "busy")
 	case s == "slow":
+		if h.arrived != nil {
+			h.arrived <- struct{}{}
+		}
 		<-ctx.Done()
 		return nil, status.FromContextError(ctx.Err()).Err()
 	case s == "flaky" && n == 1:
@@ -235,19 +239,17 @@ func TestPerMethodIsolation(t *testing.T) {
 		mu.Unlock()
 		return watertight.Chain(b, timeout.MustNew(timeout.Config{Name: method, Duration: 200 * time.Millisecond})), nil
 	}))
-	c := serve(t, &health{}, nil, grpc.WithUnaryInterceptor(must(methods.UnaryClientInterceptor())))
+	h := &health{arrived: make(chan struct{}, 2)}
+	c := serve(t, h, nil, grpc.WithUnaryInterceptor(must(methods.UnaryClientInterceptor())))
 	slow := make(chan error, 2)
 	for range 2 {
 		go func() { slow <- check(c, "slow") }()
 	}
-	checkBulkhead := func() *bulkhead.Bulkhead {
-		mu.Lock()
-		defer mu.Unlock()
-		return bulkheads["/grpc.health.v1.Health/Check"]
-	}
-	for b := checkBulkhead(); b == nil || b.Stats().InFlight < 2; b = checkBulkhead() {
-		time.Sleep(time.Millisecond) // until both slots of Check are taken by the slow calls
-	}
+	<-h.arrived
+	<-h.arrived // both slow calls reached the server: they hold both slots of Check
+	mu.Lock()
+	assert.Equal(t, 2, bulkheads["/grpc.health.v1.Health/Check"].Stats().InFlight)
+	mu.Unlock()
 	assert.Equal(t, codes.Unavailable, status.Code(check(c, "ok")), "Check is full")
 	_, err := c.List(context.Background(), &healthpb.HealthListRequest{})
 	assert.NoError(t, err, "List has slots of its own")

@@ -175,7 +175,7 @@ func TestShedMetrics(t *testing.T) {
 		require.NoError(t, p.Submit(t.Context(), func(context.Context) { <-gate }))
 		synctest.Wait()
 		require.NoError(t, p.Submit(t.Context(), func(context.Context) {}))
-		time.Sleep(200 * time.Millisecond) // it waits past the interval: shed when the worker comes back
+		<-time.After(200 * time.Millisecond) // it waits past the interval: shed when the worker comes back
 		close(gate)
 		require.NoError(t, p.Close(t.Context()))
 		c := watertightprom.NewCollector()
