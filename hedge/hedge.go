@@ -349,6 +349,8 @@ type PanicError struct {
 	Stack []byte // the hedge goroutine's stack
 }
 
+// Error prints the value and the hedge goroutine's stack, so that an
+// unrecovered re-panic shows where the attempt failed.
 func (e *PanicError) Error() string {
 	return "hedge " + quote(e.Name) + ": attempt panicked: " + anyString(e.Value) + "\n\nattempt stack:\n" + string(e.Stack)
 }

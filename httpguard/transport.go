@@ -84,6 +84,7 @@ type StatusError struct {
 	RetryAfter time.Duration
 }
 
+// Error names the status: "httpguard: response status 503".
 func (e *StatusError) Error() string {
 	return "httpguard: response status " + strconv.Itoa(e.StatusCode)
 }
