@@ -7,6 +7,7 @@ import (
 	"github.com/cenkalti/backoff/v4"
 
 	"github.com/watertight-go/watertight/budget"
+	"github.com/watertight-go/watertight/internal/typednil"
 )
 
 // Defaults, and why.
@@ -45,8 +46,9 @@ type Config struct {
 	// Backoff makes the BackOff for one call: a BackOff is not safe for
 	// concurrent use, so each call that retries gets a new one, made when
 	// its first retry is due. Its NextBackOff gives each wait;
-	// backoff.Stop ends the retries (ReasonAttempts). Nil: exponential
-	// from 50 ms, ×2, to 5 s, with full jitter.
+	// backoff.Stop ends the retries (ReasonAttempts). New calls it once to
+	// check that it returns one. Nil: exponential from 50 ms, ×2, to 5 s,
+	// with full jitter.
 	Backoff func() backoff.BackOff
 
 	// MaxDelay caps each wait between attempts, whatever Backoff or a
@@ -85,6 +87,8 @@ func (c Config) settings() (Config, error) {
 		return c, fmt.Errorf("retry: Config.MaxAttempts must be in 0..%d (0: %d), got %d", MaxAttemptsLimit, DefaultMaxAttempts, c.MaxAttempts)
 	case c.MaxDelay < 0:
 		return c, fmt.Errorf("retry: Config.MaxDelay must be >= 0, got %v", c.MaxDelay)
+	case c.Backoff != nil && typednil.Is(c.Backoff()):
+		return c, fmt.Errorf("retry: Config.Backoff returned a nil backoff.BackOff; it must return a new one each call")
 	}
 	if c.MaxAttempts == 0 {
 		c.MaxAttempts = DefaultMaxAttempts

@@ -11,6 +11,7 @@ import (
 	"github.com/watertight-go/watertight"
 	"github.com/watertight-go/watertight/budget"
 	"github.com/watertight-go/watertight/internal/stripe"
+	"github.com/watertight-go/watertight/internal/typednil"
 	"github.com/watertight-go/watertight/poolwait"
 )
 
@@ -115,7 +116,9 @@ func (r *Retry) again(ctx context.Context, fn func(context.Context) error, err e
 			delay = hintDelay(delay)
 		default:
 			if bo == nil {
-				bo = r.newBackoff()
+				if bo = r.newBackoff(); typednil.Is(bo) {
+					return r.giveUp(ReasonAttempts, attempts, err) // New checked it once; it may change its mind
+				}
 			}
 			if delay = bo.NextBackOff(); delay == backoff.Stop {
 				return r.giveUp(ReasonAttempts, attempts, err)

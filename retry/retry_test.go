@@ -357,6 +357,8 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		{retry.Config{MaxAttempts: -1}, "retry: Config.MaxAttempts must be in 0..10 (0: 3), got -1"},
 		{retry.Config{MaxAttempts: 11}, "retry: Config.MaxAttempts must be in 0..10 (0: 3), got 11"},
 		{retry.Config{MaxDelay: -time.Second}, "retry: Config.MaxDelay must be >= 0, got -1s"},
+		{retry.Config{Backoff: func() backoff.BackOff { return nil }}, "retry: Config.Backoff returned a nil backoff.BackOff; it must return a new one each call"},
+		{retry.Config{Backoff: func() backoff.BackOff { return (*backoff.ExponentialBackOff)(nil) }}, "retry: Config.Backoff returned a nil backoff.BackOff; it must return a new one each call"},
 	} {
 		r, err := retry.New(tc.cfg)
 		assert.Nil(t, r)
