@@ -3,6 +3,7 @@ package watertightgrpc
 import (
 	"context"
 	"errors"
+	"io"
 	"sync"
 
 	"google.golang.org/grpc"
@@ -210,7 +211,11 @@ func openStream(ctx context.Context, p watertight.Policy, o *options, desc *grpc
 	return &clientStream{ClientStream: cs, cancel: cancelStream}, nil
 }
 
-// clientStream ends the stream's own ctx once the stream is done with.
+// clientStream ends the stream's own ctx once the stream is over, as
+// grpc-go frees a stream: RecvMsg returned an error (io.EOF included), or
+// Header or SendMsg returned one other than io.EOF (with io.EOF from
+// SendMsg, the status is for RecvMsg to read). Cancelling the caller's ctx
+// ends it too.
 type clientStream struct {
 	grpc.ClientStream
 	cancel context.CancelFunc
@@ -219,7 +224,23 @@ type clientStream struct {
 func (s *clientStream) RecvMsg(m any) error {
 	err := s.ClientStream.RecvMsg(m)
 	if err != nil {
-		s.cancel() // io.EOF or an error: the stream is over
+		s.cancel()
 	}
 	return err
+}
+
+func (s *clientStream) SendMsg(m any) error {
+	err := s.ClientStream.SendMsg(m)
+	if err != nil && !errors.Is(err, io.EOF) {
+		s.cancel()
+	}
+	return err
+}
+
+func (s *clientStream) Header() (metadata.MD, error) {
+	md, err := s.ClientStream.Header()
+	if err != nil && !errors.Is(err, io.EOF) {
+		s.cancel()
+	}
+	return md, err
 }

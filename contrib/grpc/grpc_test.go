@@ -2,6 +2,7 @@ package watertightgrpc_test
 
 import (
 	"context"
+	"io"
 	"net"
 	"strings"
 	"sync"
@@ -80,6 +81,9 @@ func (h *health) List(context.Context, *healthpb.HealthListRequest) (*healthpb.H
 }
 
 func (h *health) Watch(req *healthpb.HealthCheckRequest, stream grpc.ServerStreamingServer[healthpb.HealthCheckResponse]) error {
+	if req.GetService() == "later" {
+		<-time.After(50 * time.Millisecond) // the first update comes after the client's policy would have timed out
+	}
 	return stream.Send(&healthpb.HealthCheckResponse{Status: healthpb.HealthCheckResponse_SERVING})
 }
 
@@ -257,6 +261,21 @@ func TestPerMethodIsolation(t *testing.T) {
 		assert.Equal(t, codes.DeadlineExceeded, status.Code(<-slow))
 	}
 	assert.Len(t, methods.Policies(), 2)
+}
+
+// A stream's policy covers only its opening: a stream opened under a 10 ms
+// timeout runs on with the caller's ctx and gets an update 50 ms later.
+func TestStreamOutlivesItsOpeningPolicy(t *testing.T) {
+	open := timeout.MustNew(timeout.Config{Name: "open", Duration: 10 * time.Millisecond})
+	c := serve(t, &health{}, nil, grpc.WithStreamInterceptor(must(watertightgrpc.StreamClientInterceptor(open))))
+	stream, err := c.Watch(context.Background(), &healthpb.HealthCheckRequest{Service: "later"})
+	require.NoError(t, err)
+	resp, err := stream.Recv()
+	require.NoError(t, err)
+	assert.Equal(t, healthpb.HealthCheckResponse_SERVING, resp.GetStatus())
+	_, err = stream.Recv()
+	assert.ErrorIs(t, err, io.EOF)
+	assert.Equal(t, uint64(0), open.Stats().Exceeded, "the opening was in time; the stream is the caller's")
 }
 
 func TestBadInput(t *testing.T) {
