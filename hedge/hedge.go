@@ -3,6 +3,7 @@ package hedge
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"runtime/debug"
 	"sync"
@@ -117,13 +118,13 @@ func (h *Hedge) Do(ctx context.Context, fn func(context.Context) error) error {
 // record returns a call record: a pooled one outside synctest bubbles,
 // whose timer is made once.
 func (h *Hedge) record(now int64) *call {
-	if !monotime.InBubble(now) {
+	bubbled := monotime.InBubble(now)
+	if !bubbled {
 		if c, ok := h.records.Get().(*call); ok {
 			return c
 		}
 	}
-	c := &call{h: h, bubbled: monotime.InBubble(now)}
-	return c
+	return &call{h: h, bubbled: bubbled}
 }
 
 // call is one call of Do: its attempts, and who won.
@@ -352,5 +353,5 @@ type PanicError struct {
 // Error prints the value and the hedge goroutine's stack, so that an
 // unrecovered re-panic shows where the attempt failed.
 func (e *PanicError) Error() string {
-	return "hedge " + quote(e.Name) + ": attempt panicked: " + anyString(e.Value) + "\n\nattempt stack:\n" + string(e.Stack)
+	return fmt.Sprintf("hedge %q: attempt panicked: %v\n\nattempt stack:\n%s", e.Name, e.Value, e.Stack)
 }

@@ -1,10 +1,6 @@
 package hedge
 
-import (
-	"fmt"
-	"strconv"
-	"time"
-)
+import "time"
 
 // Stats is a snapshot of a Hedge's counters and gauges.
 type Stats struct {
@@ -27,7 +23,3 @@ func (h *Hedge) Stats() Stats {
 		Delay:     h.delay(),
 	}
 }
-
-func quote(s string) string { return strconv.Quote(s) }
-
-func anyString(v any) string { return fmt.Sprint(v) }

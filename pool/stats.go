@@ -18,8 +18,9 @@ type Stats struct {
 	Panicked  uint64 // tasks that panicked or called runtime.Goexit
 	Shed      uint64 // tasks a CoDel queue shed, never run (not in Wait)
 
-	// Controlled reports whether a CoDel queue stood when a worker last
-	// took a task (serving newest first, holding tasks to the target).
+	// Controlled reports whether a CoDel queue stood (serving newest first,
+	// holding tasks to the target) when a worker last looked at it; a
+	// worker that finds it empty clears it.
 	Controlled bool
 
 	Wait poolwait.Stats // how long each task taken from the queue waited there, skipped ones included

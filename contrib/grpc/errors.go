@@ -82,16 +82,15 @@ func (o *options) isFailure(err error) bool {
 // failed is an RPC's failure as the policy sees it: the server's status,
 // and the pushback it sent, as a hint.
 type failed struct {
-	err    error // the RPC's error, unchanged
-	after  time.Duration
-	hinted bool
+	err   error // the RPC's error, unchanged
+	after time.Duration
 }
 
 func (f *failed) Error() string              { return f.err.Error() }
 func (f *failed) Unwrap() error              { return f.err }
 func (f *failed) GRPCStatus() *status.Status { return status.Convert(f.err) }
 
-// hinted carries a pushback hint: a separate type, so that
+// hintedFailure carries a pushback hint: a separate type, so that
 // watertight.RetryAfter finds a hint only where the server sent one.
 type hintedFailure struct{ *failed }
 
@@ -112,7 +111,7 @@ func failure(err error, trailer metadata.MD) error {
 	case ms < 0:
 		return retry.Permanent(f) // the server says: do not retry
 	}
-	f.after, f.hinted = time.Duration(ms)*time.Millisecond, true
+	f.after = time.Duration(ms) * time.Millisecond
 	return &hintedFailure{f}
 }
 
