@@ -31,6 +31,11 @@ type Breaker struct {
 	folded     int64         // calls counted by the windows of closed periods that ended
 	pending    []StateChange
 	delivering bool
+	// last holds the KeptTransitions latest transitions, a ring from
+	// lastNext, for LastTransitions.
+	last     [KeptTransitions]StateChange
+	lastNext int
+	lastLen  int
 
 	// Counters, off the line of cur. A closed count window counts the
 	// calls it records (see countWindow); stripes counts every other call
@@ -346,9 +351,33 @@ func (b *Breaker) installLocked(from *period, to State, reason Reason, now int64
 		return
 	}
 	b.transitionTotal.Add(1)
+	ev := StateChange{Name: b.s.Name, From: from.state, To: to, Reason: reason, At: time.Now(), OpenPeriod: p.length}
+	b.last[b.lastNext] = ev
+	b.lastNext = (b.lastNext + 1) % KeptTransitions
+	b.lastLen = min(b.lastLen+1, KeptTransitions)
 	if b.s.OnStateChange != nil {
-		b.pending = append(b.pending, StateChange{Name: b.s.Name, From: from.state, To: to, Reason: reason, At: time.Now(), OpenPeriod: p.length})
+		b.pending = append(b.pending, ev)
 	}
+}
+
+// KeptTransitions is how many of its latest transitions a Breaker keeps
+// for LastTransitions.
+const KeptTransitions = 8
+
+// LastTransitions returns the breaker's latest transitions, at most
+// KeptTransitions of them, oldest first: what a status page shows of its
+// recent history. Like Stats, it first applies the transitions that time
+// has made due. It allocates the slice it returns, and holds the
+// breaker's lock for a moment.
+func (b *Breaker) LastTransitions() []StateChange {
+	b.current(monotime.Now())
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	out := make([]StateChange, 0, b.lastLen)
+	for i := range b.lastLen {
+		out = append(out, b.last[(b.lastNext-b.lastLen+i+KeptTransitions)%KeptTransitions])
+	}
+	return out
 }
 
 func (b *Breaker) newClosed() *period {

@@ -470,3 +470,31 @@ type wrapped struct{ err error }
 
 func (w *wrapped) Error() string { return "inner: " + w.err.Error() }
 func (w *wrapped) Unwrap() error { return w.err }
+
+func TestLastTransitionsKeepsTheLatestOldestFirst(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := breaker.MustNew(breaker.Config{WindowCalls: 1, HalfOpenCalls: 1, OpenBackoff: steady()})
+		assert.Empty(t, b.LastTransitions())
+		start := time.Now()
+		run(b, 1, errDown, 0) // closed → open
+		elapse(time.Second)   // open → half-open, applied by LastTransitions itself
+		got := b.LastTransitions()
+		require.Len(t, got, 2)
+		assert.Equal(t, breaker.StateChange{From: breaker.Closed, To: breaker.Open, Reason: breaker.ReasonFailureRate, At: start, OpenPeriod: time.Second}, got[0])
+		assert.Equal(t, breaker.StateChange{From: breaker.Open, To: breaker.HalfOpen, Reason: breaker.ReasonOpenPeriodEnded, At: start.Add(time.Second)}, got[1])
+
+		// Ten more transitions: only the last KeptTransitions stay.
+		for range 5 {
+			run(b, 1, errDown, 0)   // half-open → open
+			elapse(8 * time.Second) // open → half-open
+			b.State()
+		}
+		got = b.LastTransitions()
+		require.Len(t, got, breaker.KeptTransitions)
+		assert.Equal(t, breaker.HalfOpen, got[len(got)-1].To)
+		for i := 1; i < len(got); i++ {
+			assert.False(t, got[i].At.Before(got[i-1].At), "oldest first")
+			assert.Equal(t, got[i-1].To, got[i].From, "one chain of transitions")
+		}
+	})
+}
