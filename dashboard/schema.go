@@ -1,0 +1,117 @@
+package dashboard
+
+import "time"
+
+// Snapshot is the JSON document that ServeHTTP answers ?format=json with,
+// and what the HTML page shows. Its field names are stable: fields may be
+// added, none renamed or removed.
+type Snapshot struct {
+	// GeneratedAt is when the snapshot was read.
+	GeneratedAt time.Time `json:"generated_at"`
+	// Summary lists the cards whose Status is not "ok", worst first:
+	// "refusing" before "warn", then by rejections per second.
+	Summary []Trouble `json:"summary"`
+	// Groups holds every card, grouped by dependency name (Config.Name),
+	// sorted by name.
+	Groups []Group `json:"groups"`
+}
+
+// Trouble is one line of the summary: a card that needs a look.
+type Trouble struct {
+	ID     string `json:"id"`
+	Kind   string `json:"kind"`
+	Name   string `json:"name"`
+	Status string `json:"status"`
+	State  string `json:"state"`
+	Detail string `json:"detail"`
+}
+
+// Group is the cards of one dependency name.
+type Group struct {
+	Name  string `json:"name"`
+	Cards []Card `json:"cards"`
+}
+
+// Card is one instance: its live state, its rates over the last minute,
+// its cumulative totals and its waits.
+type Card struct {
+	// ID is Kind + "/" + Name: unique within a snapshot.
+	ID string `json:"id"`
+	// Kind is "breaker", "bulkhead", "pool", "timeout", "retry", "hedge",
+	// "budget" or "conn_waits" (an HTTP transport's connection checkouts,
+	// one card per host, named by the host).
+	Kind string `json:"kind"`
+	Name string `json:"name"`
+	// Status is "ok", "warn" (full, queueing, cutting calls short, giving
+	// up, probing) or "refusing" (turning calls away now).
+	Status string `json:"status"`
+	// State is one word for what the instance is doing now: a breaker's
+	// "closed", "open" or "half_open"; otherwise "ok", "full", "queueing",
+	// "refusing", "exceeded", "giving_up", "exhausted" or "failing".
+	State string `json:"state"`
+	// Detail says the same in a few words for people ("4.2 s left of 5 s");
+	// do not parse it.
+	Detail string `json:"detail"`
+
+	// The gauges, for the kinds that have them (bulkhead and pool: calls
+	// running now, the limit, callers queued, and a pool's queue size).
+	InFlight   *int `json:"in_flight,omitempty"`
+	Limit      *int `json:"limit,omitempty"`
+	Queued     *int `json:"queued,omitempty"`
+	QueueLimit *int `json:"queue_limit,omitempty"`
+
+	Rates Rates `json:"rates"`
+	// Totals are the instance's cumulative counters since it was created,
+	// by name (see the package doc for each kind's keys).
+	Totals map[string]uint64 `json:"totals"`
+	// Wait is the instance's wait or duration histogram over the last
+	// minute, for the kinds that have one.
+	Wait *Wait `json:"wait,omitempty"`
+	// Transitions are a breaker's latest state changes, oldest first.
+	Transitions []Transition `json:"transitions,omitempty"`
+}
+
+// Rates are per-second rates over the last WindowSeconds (up to a
+// minute): from the oldest sample of the last minute to now. On the first
+// read of an instance there is no sample before it: WindowSeconds and
+// every rate are 0.
+type Rates struct {
+	WindowSeconds float64 `json:"window_s"`
+	Calls         float64 `json:"calls"`    // calls made (for a budget: requests deposited)
+	Failures      float64 `json:"failures"` // calls that failed (breaker), gave up (retry), or found no connection (conn_waits)
+	Rejected      float64 `json:"rejected"` // calls turned away (for retry budgets and hedges: extra attempts refused)
+	Timeouts      float64 `json:"timeouts"` // calls a deadline ended: a timeout's, a bulkhead's MaxWait, a pool task that expired
+	Retries       float64 `json:"retries"`  // extra attempts: retries, hedges, budget withdrawals
+}
+
+// Wait describes a wait or duration histogram.
+type Wait struct {
+	// What it measures: "wait for a slot", "wait for a worker", "call
+	// duration", "wait between attempts" or "wait for a connection".
+	What string `json:"what"`
+	// Count, P50MS and P99MS cover the waits of Rates' window; on the
+	// first read, everything since the instance was created.
+	Count uint64  `json:"count"`
+	P50MS float64 `json:"p50_ms"`
+	P99MS float64 `json:"p99_ms"`
+	// Points are the p50 and p99 of each sampled interval of the window
+	// that had waits, oldest first.
+	Points []Point `json:"points"`
+}
+
+// Point is one sampled interval of a Wait.
+type Point struct {
+	AgeSeconds float64 `json:"age_s"` // how long before GeneratedAt the interval ended
+	P50MS      float64 `json:"p50_ms"`
+	P99MS      float64 `json:"p99_ms"`
+}
+
+// Transition is one state change of a breaker.
+type Transition struct {
+	At     time.Time `json:"at"`
+	From   string    `json:"from"`
+	To     string    `json:"to"`
+	Reason string    `json:"reason"`
+	// OpenPeriodSeconds is how long the breaker stays open, when To is "open".
+	OpenPeriodSeconds float64 `json:"open_period_s,omitempty"`
+}
