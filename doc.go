@@ -28,6 +28,8 @@
 //     connection) so the pool that is exhausted shows up before users feel it.
 //   - httpguard: puts policies on the requests a service serves (503 and
 //     504 for refusals and deadlines) and sends (per destination host).
+//   - dashboard: a live /debug/watertight/ page of all of them, for the
+//     engineer on call: which breaker is open, which bulkhead is full.
 //
 // Every protection is a Policy. Policies compose with Chain; the
 // recommended order for an outbound call is

@@ -48,7 +48,7 @@ func cardHTML(c Card) template.HTML {
 				esc(stateText(t.From)), " → ", esc(stateText(t.To)), " (", esc(t.Reason), ")</li>")
 		}
 		if len(c.Transitions) == 0 {
-			w.raw("\n<li>none yet</li>")
+			w.raw("\n<li class=\"none\">none yet</li>")
 		}
 		w.raw("\n</ol>")
 	}

@@ -151,9 +151,9 @@ var statusRank = map[string]int{"refusing": 0, "warn": 1, "ok": 2}
 
 // arrange groups cards by name and lists the troubled ones worst first.
 func arrange(at time.Time, cards []Card) Snapshot {
-	slices.SortFunc(cards, func(a, b Card) int {
-		return cmp.Or(cmp.Compare(a.Name, b.Name), cmp.Compare(kindRank[a.Kind], kindRank[b.Kind]))
-	})
+	// Within a name, cards keep the order they were found in: a chain's
+	// policies outermost first, as a call meets them.
+	slices.SortStableFunc(cards, func(a, b Card) int { return cmp.Compare(a.Name, b.Name) })
 	snap := Snapshot{GeneratedAt: at, Summary: []Trouble{}, Groups: []Group{}}
 	for _, c := range cards {
 		if n := len(snap.Groups); n == 0 || snap.Groups[n-1].Name != c.Name {
@@ -174,11 +174,6 @@ func arrange(at time.Time, cards []Card) Snapshot {
 	})
 	return snap
 }
-
-// kindRank orders the cards of one name as a call meets them in the
-// recommended chain: timeout, retry (or hedge) and its budget, breaker,
-// bulkhead, pool, then the connection pool under them.
-var kindRank = map[string]int{"timeout": 0, "retry": 1, "hedge": 2, "budget": 3, "breaker": 4, "bulkhead": 5, "pool": 6, "conn_waits": 7}
 
 // ServeHTTP answers GET and HEAD with the page, or with the Snapshot as
 // JSON when the query has format=json. Every answer reads every instance

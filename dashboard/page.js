@@ -3,6 +3,7 @@
 // the set of cards changed. The formats are dashboard/page.go's.
 (() => {
   "use strict";
+  document.documentElement.dataset.refresh = "on"; // for tests: the script runs
   const url = location.pathname + "?format=json";
   const live = document.getElementById("live");
   const dig = (o, path) => path.split(".").reduce((v, k) => (v == null ? v : v[k]), o);
@@ -45,7 +46,7 @@
         li.append(time, " " + fmt.state(t.from) + " → " + fmt.state(t.to) + " (" + t.reason + ")");
         return li;
       });
-      list.replaceChildren(...(items.length ? items : [el("li", "", "none yet")]));
+      list.replaceChildren(...(items.length ? items : [el("li", "none", "none yet")]));
     }
   }
 

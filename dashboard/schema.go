@@ -12,7 +12,8 @@ type Snapshot struct {
 	// "refusing" before "warn", then by rejections per second.
 	Summary []Trouble `json:"summary"`
 	// Groups holds every card, grouped by dependency name (Config.Name),
-	// sorted by name.
+	// sorted by name; within a group, cards are in the order they were
+	// added, a chain's policies outermost first.
 	Groups []Group `json:"groups"`
 }
 

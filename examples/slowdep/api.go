@@ -12,6 +12,7 @@ import (
 	"github.com/watertight-go/watertight"
 	"github.com/watertight-go/watertight/breaker"
 	"github.com/watertight-go/watertight/bulkhead"
+	"github.com/watertight-go/watertight/dashboard"
 	"github.com/watertight-go/watertight/httpguard"
 	"github.com/watertight-go/watertight/timeout"
 )
@@ -27,6 +28,8 @@ type api struct {
 	client    *http.Client
 	transport *http.Transport
 	protected bool
+	requests  *timeout.Timeout // the protected run's bound on every request
+	dashboard *dashboard.Dashboard
 
 	breakerOpened atomic.Int64 // UnixNano when the breaker first opened; 0 before
 }
@@ -36,6 +39,7 @@ type api struct {
 // 200 ms; a breaker stops calling it once it is failing; every request is
 // bounded by 1 s.
 const (
+	dashboardPath   = "/debug/watertight/"
 	externalSlots   = 4
 	externalTimeout = 200 * time.Millisecond
 	requestTimeout  = time.Second
@@ -45,7 +49,7 @@ func newAPI(db *database, priceURL string, protected bool) (*api, error) {
 	a := &api{db: db, priceURL: priceURL, protected: protected, transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 	a.client = &http.Client{Transport: a.transport} // the unprotected default: no timeout at all
 	if protected {
-		guarded, err := httpguard.Transport(a.transport, watertight.Chain(
+		prices := watertight.Chain(
 			breaker.MustNew(breaker.Config{Name: "prices", Window: 5 * time.Second, MinCalls: 10, SlowCall: externalTimeout,
 				OnStateChange: func(c breaker.StateChange) {
 					if c.To == breaker.Open {
@@ -54,11 +58,17 @@ func newAPI(db *database, priceURL string, protected bool) (*api, error) {
 				}}),
 			bulkhead.MustNew(bulkhead.Config{Name: "prices", MaxConcurrent: externalSlots}),
 			timeout.MustNew(timeout.Config{Name: "prices", Duration: externalTimeout}),
-		))
+		)
+		guarded, err := httpguard.Transport(a.transport, prices)
 		if err != nil {
 			return nil, err
 		}
 		a.client = &http.Client{Transport: guarded}
+		a.requests = timeout.MustNew(timeout.Config{Name: "request", Duration: requestTimeout})
+		// The live page of both, for whoever is on call.
+		if a.dashboard, err = dashboard.New(prices, a.requests); err != nil {
+			return nil, err
+		}
 	}
 	return a, nil
 }
@@ -67,6 +77,9 @@ func (a *api) handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/item", a.guard(http.HandlerFunc(a.item)))
 	mux.Handle("/enrich", a.guard(http.HandlerFunc(a.enrich)))
+	if a.dashboard != nil {
+		mux.Handle(dashboardPath, a.dashboard)
+	}
 	return mux
 }
 
@@ -76,7 +89,7 @@ func (a *api) guard(h http.Handler) http.Handler {
 	if !a.protected {
 		return h
 	}
-	g, err := httpguard.Handler(h, timeout.MustNew(timeout.Config{Name: "request", Duration: requestTimeout}))
+	g, err := httpguard.Handler(h, a.requests)
 	if err != nil {
 		panic(err) // only for a nil handler or policy, which these are not
 	}

@@ -113,9 +113,12 @@ func runOnce(ctx context.Context, cfg Config, protected bool) (*RunResult, error
 		return nil, err
 	}
 	defer a.close()
-	srv, url, err := serve(a.handler())
+	srv, url, err := serve(a.handler(), cfg.Addr)
 	if err != nil {
 		return nil, err
+	}
+	if a.dashboard != nil && cfg.Progress != nil {
+		fmt.Fprintf(cfg.Progress, "dashboard of the protected run, live while it runs: %s%s\n", url, dashboardPath)
 	}
 
 	var peak atomic.Int64
@@ -240,8 +243,11 @@ func generateLoad(ctx context.Context, cfg Config, url, mode string, ext *extern
 	return reqs
 }
 
-func serve(h http.Handler) (*http.Server, string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+func serve(h http.Handler, addr string) (*http.Server, string, error) {
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, "", err
 	}

@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
+	"net/http/httptest"
 	"os"
 	"testing"
 	"time"
@@ -10,6 +12,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
+
+	"github.com/watertight-go/watertight/dashboard"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -69,4 +73,28 @@ func TestScenarioPostgreSQL(t *testing.T) {
 	res, err := Run(context.Background(), shortScenario(dsn))
 	require.NoError(t, err)
 	checkEffect(t, res)
+}
+
+func TestTheProtectedAPIServesItsDashboard(t *testing.T) {
+	a, err := newAPI(nil, "http://127.0.0.1:1", true)
+	require.NoError(t, err)
+	defer a.close()
+	rec := httptest.NewRecorder()
+	a.handler().ServeHTTP(rec, httptest.NewRequest("GET", dashboardPath+"?format=json", nil))
+	require.Equal(t, 200, rec.Code)
+	var snap dashboard.Snapshot
+	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &snap))
+	var ids []string
+	for _, g := range snap.Groups {
+		for _, c := range g.Cards {
+			ids = append(ids, c.ID)
+		}
+	}
+	assert.Equal(t, []string{"breaker/prices", "bulkhead/prices", "timeout/prices", "timeout/request"}, ids)
+
+	unprotected, err := newAPI(nil, "http://127.0.0.1:1", false)
+	require.NoError(t, err)
+	rec = httptest.NewRecorder()
+	unprotected.handler().ServeHTTP(rec, httptest.NewRequest("GET", dashboardPath, nil))
+	assert.Equal(t, 404, rec.Code, "nothing to show unprotected")
 }
