@@ -28,6 +28,7 @@ type aimd struct {
 	mu           sync.Mutex
 	limit        float64
 	lastDecrease time.Duration // when the limit was last lowered: calls that started before say nothing new
+	decreased    bool          // lastDecrease is set
 }
 
 // AIMD returns a Limit that lowers itself by Backoff on a Dropped sample or
@@ -70,9 +71,11 @@ func (a *aimd) Observe(s Sample) int {
 	defer a.mu.Unlock()
 	switch {
 	case s.Dropped || s.RTT > a.cfg.Timeout:
-		if s.Start >= a.lastDecrease {
+		// Starts may be negative (a synctest bubble's clock is): the
+		// first decrease is not compared with the zero lastDecrease.
+		if !a.decreased || s.Start >= a.lastDecrease {
 			a.limit = max(float64(a.cfg.Min), a.limit*a.cfg.Backoff)
-			a.lastDecrease = s.Start + s.RTT
+			a.lastDecrease, a.decreased = s.Start+s.RTT, true
 		}
 	case 2*s.InFlight >= int(a.limit):
 		a.limit = min(float64(a.cfg.Max), a.limit+1/a.limit)

@@ -147,3 +147,38 @@ func TestAIMDConvergesAndFollows(t *testing.T) {
 	assert.True(t, up >= 0 && up <= 10*time.Second, "up after %v", up)
 	assert.GreaterOrEqual(t, goodput, 0.9*servedRate)
 }
+
+// shifted passes samples on with their Starts moved by by: Starts are
+// readings of a monotonic clock, which may be negative (a synctest
+// bubble's is), and only differences between them may matter.
+type shifted struct {
+	adaptive.Limit
+	by time.Duration
+}
+
+func (s shifted) Observe(x adaptive.Sample) int {
+	x.Start += s.by
+	return s.Limit.Observe(x)
+}
+
+// TestLimitsTakeTimeFromDifferencesOnly: Gradient and AIMD behave alike
+// whatever the clock's origin. Both used to compare Starts with a zero
+// value, so that under a bubble's negative clock Gradient never left its
+// first probe (a limit of 10 for ever) and AIMD never lowered its limit.
+func TestLimitsTakeTimeFromDifferencesOnly(t *testing.T) {
+	phases := []phase{{10 * time.Second, capacity, baseRTT}, {10 * time.Second, 10, baseRTT}}
+	for name, newLimit := range map[string]func() adaptive.Limit{
+		"Gradient": func() adaptive.Limit { return newGradient(t, adaptive.GradientConfig{ProbeInterval: time.Hour}) },
+		"AIMD": func() adaptive.Limit {
+			l, err := adaptive.AIMD(adaptive.AIMDConfig{Timeout: 2 * baseRTT})
+			require.NoError(t, err)
+			return l
+		},
+	} {
+		want := trace(simulate(newLimit(), 1000, 2*servedRate, phases), 0, 20*time.Second, time.Second)
+		for _, by := range []time.Duration{-8.49e17, -time.Hour, time.Hour} {
+			got := trace(simulate(shifted{newLimit(), by}, 1000, 2*servedRate, phases), 0, 20*time.Second, time.Second)
+			assert.Equal(t, want, got, "%s, Starts shifted by %v", name, by)
+		}
+	}
+}

@@ -106,6 +106,7 @@ type gradient struct {
 	saved     float64
 	probeFrom time.Duration // calls that started before the probe are left out of it
 	nextProbe time.Duration
+	seen      bool // a sample came: the first probe has its start
 
 	// The throughput guard: what the last raise of the limit was made
 	// from, and how long raises are held after one that did not help.
@@ -117,11 +118,17 @@ func (g *gradient) Observe(s Sample) int {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	end := s.Start + s.RTT
+	if !g.seen {
+		// The first probe starts with the first sample. Starts are
+		// readings of a monotonic clock that may be negative (a synctest
+		// bubble's is): the first sample, not 0, is where time begins.
+		g.seen, g.probeFrom = true, s.Start
+	}
 	if g.probing && s.Start < g.probeFrom {
 		return int(math.Round(g.limit)) // admitted at the old limit: it says nothing of no load
 	}
 	if g.n == 0 {
-		g.start = s.Start
+		g.start, g.end = s.Start, end
 	}
 	g.n++
 	g.sum += s.RTT
