@@ -1,0 +1,8 @@
+//go:build race
+
+package overload
+
+// raceEnabled: under the race detector the scenarios run at a quarter of
+// their length, as a check for races and leaks; their targets are checked
+// by the run without it (.ci/run runs both).
+const raceEnabled = true
