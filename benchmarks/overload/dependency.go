@@ -35,8 +35,8 @@ type Dependency struct {
 	mu      sync.Mutex
 	wake    sync.Cond // idle workers wait on it, with mu
 	queue   []*job    // waiting, oldest first
-	servers int    // workers that should run
-	running int    // workers running
+	servers int       // workers that should run
+	running int       // workers running
 	service func(r *rand.Rand) time.Duration
 	rng     *rand.Rand
 	stopped bool
@@ -178,4 +178,3 @@ func (d *Dependency) Handler() http.Handler {
 		}
 	})
 }
-

@@ -24,7 +24,7 @@ type Phase struct {
 type Scenario struct {
 	Name    string
 	Phases  []Phase
-	Servers int                           // at the start
+	Servers int                            // at the start
 	Service func(*rand.Rand) time.Duration // one call's service time
 	// Deadline is each request's: a request succeeds when its call
 	// returns nil within it.
