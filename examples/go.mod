@@ -8,6 +8,7 @@ require (
 	github.com/prometheus/common v0.74.0
 	github.com/stretchr/testify v1.12.1
 	github.com/watertight-go/watertight v0.0.0
+	github.com/watertight-go/watertight/benchmarks v0.0.0-00010101000000-000000000000
 	github.com/watertight-go/watertight/contrib/grpc v0.0.0-00010101000000-000000000000
 	github.com/watertight-go/watertight/contrib/prometheus v0.0.0-00010101000000-000000000000
 	go.uber.org/goleak v1.3.0
@@ -17,10 +18,13 @@ require (
 
 require (
 	github.com/beorn7/perks v1.0.1 // indirect
+	github.com/bits-and-blooms/bitset v1.24.4 // indirect
 	github.com/cenkalti/backoff/v4 v4.3.0 // indirect
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
 	github.com/dustin/go-humanize v1.1.0 // indirect
+	github.com/failsafe-go/failsafe-go v0.9.8 // indirect
 	github.com/google/uuid v1.6.0 // indirect
+	github.com/influxdata/tdigest v0.0.1 // indirect
 	github.com/jackc/pgpassfile v1.0.0 // indirect
 	github.com/jackc/pgservicefile v0.0.0-20240606120523-5a60cdf6a761 // indirect
 	github.com/jackc/puddle/v2 v2.2.3 // indirect
@@ -44,6 +48,8 @@ require (
 )
 
 replace github.com/watertight-go/watertight => ../
+
+replace github.com/watertight-go/watertight/benchmarks => ../benchmarks
 
 replace github.com/watertight-go/watertight/contrib/grpc => ../contrib/grpc
 

@@ -47,22 +47,39 @@ func LimitSeries(runs []Run) []Series {
 
 var palette = []string{"#1f4fa8", "#b35c00", "#5a2d82", "#2f6b2f", "#8a1538", "#00796b", "#555555"}
 
-// Panel is one chart of a figure: its series over the seconds of a run.
+// Panel is one chart of a figure: its series over the seconds of a run,
+// with a dashed line at each of Marks (a phase's start).
 type Panel struct {
 	Title  string
 	Unit   string
 	Series []Series
+	Marks  []time.Duration
 }
 
-// SVG draws panels one above the other, seconds along the bottom, with
-// marks at the given seconds (a phase's start).
-func SVG(title string, marks []time.Duration, panels ...Panel) []byte {
-	const w, ph, left, right, top = 760, 220, 60, 20, 40
-	legend := 0
-	for _, p := range panels {
-		legend = max(legend, len(p.Series))
+// P99Series is the p99 latency (ms) of the successful requests of each
+// second of each run.
+func P99Series(runs []Run) []Series {
+	var out []Series
+	for _, r := range runs {
+		s := Series{Name: r.Contender, Ours: strings.HasPrefix(r.Contender, Ours)}
+		for _, b := range r.Bins {
+			s.Values = append(s.Values, float64(r.Quantile(Window{b.At, b.At + binWidth}, 0.99))/float64(time.Millisecond))
+		}
+		out = append(out, s)
 	}
-	h := top + len(panels)*(ph+40) + 18*legend + 10
+	return out
+}
+
+// SVG draws panels one above the other, seconds along the bottom.
+func SVG(title string, panels ...Panel) []byte {
+	const w, ph, left, right, top = 760, 220, 60, 20, 60
+	unique := map[string]bool{}
+	for _, p := range panels {
+		for _, s := range p.Series {
+			unique[s.Name] = true
+		}
+	}
+	h := top + len(panels)*(ph+40) + 18*len(unique) + 10
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %d %d" width="%d" height="%d" font-family="sans-serif" font-size="12">`+"\n", w, h, w, h)
 	fmt.Fprintf(&b, `<rect width="%d" height="%d" fill="#ffffff"/>`+"\n", w, h)
@@ -89,7 +106,7 @@ func SVG(title string, marks []time.Duration, panels ...Panel) []byte {
 			fmt.Fprintf(&b, `<line x1="%d" x2="%d" y1="%.1f" y2="%.1f" stroke="#dddddd"/>`, left, w-right, y(v), y(v))
 			fmt.Fprintf(&b, `<text x="%d" y="%.1f" text-anchor="end">%s</text>`+"\n", left-6, y(v)+4, label(v, p.Unit))
 		}
-		for _, m := range marks {
+		for _, m := range p.Marks {
 			i := int(m / binWidth)
 			fmt.Fprintf(&b, `<line x1="%.1f" x2="%.1f" y1="%d" y2="%d" stroke="#999999" stroke-dasharray="4 3"/>`+"\n", x(i), x(i), y0, y0+ph)
 		}

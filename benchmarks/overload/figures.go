@@ -52,7 +52,7 @@ func (r Run) retries(w Window) int {
 // BrownoutFigures are the brownout's figures for one contender.
 type BrownoutFigures struct {
 	Contender string `json:"contender"`
-	// Goodput a second, and p50 and p99 of successful calls, while healthy
+	// Goodput a second, and p50 and p99 of successful calls (ns), while healthy
 	// (before the brownout), during it (from 5 s in) and once recovered.
 	Healthy, Sick, Recovered          float64
 	HealthyP99, SickP50, SickP99      time.Duration
@@ -143,40 +143,53 @@ func (t Table) Text() string {
 	return b.String()
 }
 
-// StormTable is the retry storm's table: ratios are to ours (the last
-// contender whose name starts with Ours).
+// StormTable is the retry storm's table. Ratios ("/ ours") are to the
+// last row, ours.
 func StormTable(fs []StormFigures) Table {
-	t := Table{Header: []string{"contender", "amplification", "goodput before", "during spike", "after", "back to 95% after the spike", "our retries before / during / after"}}
+	t := Table{Header: []string{"contender", "amplification", "/ ours", "goodput before", "during spike", "/ ours", "after", "/ ours", "back to 95% after the spike", "our retries before / during / after"}}
+	o := fs[len(fs)-1]
 	for _, f := range fs {
 		retries := "—"
 		if strings.HasPrefix(f.Contender, Ours) {
 			retries = fmt.Sprintf("%d / %d / %d", f.RetriesBefore, f.RetriesDuring, f.RetriesAfter)
 		}
-		t.Rows = append(t.Rows, []string{f.Contender, fmt.Sprintf("%.2f×", f.Amplification),
-			fmt.Sprintf("%.0f/s", f.Before), fmt.Sprintf("%.0f/s", f.During), fmt.Sprintf("%.0f/s", f.After), recovery(f.Recovery), retries})
+		t.Rows = append(t.Rows, []string{f.Contender, fmt.Sprintf("%.2f×", f.Amplification), ratio(f.Amplification, o.Amplification),
+			fmt.Sprintf("%.0f/s", f.Before), fmt.Sprintf("%.0f/s", f.During), ratio(f.During, o.During),
+			fmt.Sprintf("%.0f/s", f.After), ratio(f.After, o.After), recovery(f.Recovery), retries})
 	}
 	return t
 }
 
+func ratio(v, ours float64) string {
+	if ours == 0 {
+		return "—"
+	}
+	return fmt.Sprintf("%.2f", v/ours)
+}
+
 // BrownoutTable is the brownout's table.
 func BrownoutTable(fs []BrownoutFigures) Table {
-	t := Table{Header: []string{"contender", "healthy goodput", "p99", "brownout goodput", "p50", "p99", "limit", "recovered goodput", "back to 90%"}}
+	t := Table{Header: []string{"contender", "healthy goodput", "/ ours", "p99", "brownout goodput", "/ ours", "p50", "p99", "/ ours", "limit", "recovered goodput", "back to 90%"}}
+	o := fs[len(fs)-1]
 	for _, f := range fs {
 		limit := "—"
 		if f.SickLimitHigh > 0 {
 			limit = fmt.Sprintf("%d–%d", f.SickLimitLow, f.SickLimitHigh)
 		}
-		t.Rows = append(t.Rows, []string{f.Contender, fmt.Sprintf("%.0f/s", f.Healthy), ms(f.HealthyP99),
-			fmt.Sprintf("%.0f/s", f.Sick), ms(f.SickP50), ms(f.SickP99), limit, fmt.Sprintf("%.0f/s", f.Recovered), recovery(f.Recovery)})
+		t.Rows = append(t.Rows, []string{f.Contender, fmt.Sprintf("%.0f/s", f.Healthy), ratio(f.Healthy, o.Healthy), ms(f.HealthyP99),
+			fmt.Sprintf("%.0f/s", f.Sick), ratio(f.Sick, o.Sick), ms(f.SickP50), ms(f.SickP99), ratio(float64(f.SickP99), float64(o.SickP99)),
+			limit, fmt.Sprintf("%.0f/s", f.Recovered), recovery(f.Recovery)})
 	}
 	return t
 }
 
 // TailTable is the tail scenario's table.
 func TailTable(fs []TailFigures) Table {
-	t := Table{Header: []string{"contender", "p50", "p99", "p99.9", "extra load"}}
+	t := Table{Header: []string{"contender", "p50", "p99", "/ ours", "p99.9", "extra load", "/ ours"}}
+	o := fs[len(fs)-1]
 	for _, f := range fs {
-		t.Rows = append(t.Rows, []string{f.Contender, ms(f.P50), ms(f.P99), ms(f.P999), fmt.Sprintf("%.1f%%", max(0, 100*f.ExtraLoad))})
+		t.Rows = append(t.Rows, []string{f.Contender, ms(f.P50), ms(f.P99), ratio(float64(f.P99), float64(o.P99)), ms(f.P999),
+			fmt.Sprintf("%.1f%%", max(0, 100*f.ExtraLoad)), ratio(max(0, f.ExtraLoad), o.ExtraLoad)})
 	}
 	return t
 }

@@ -40,13 +40,19 @@ func play(t *testing.T, s Scenario, cs []Contender) []Run {
 
 // save writes a scenario's figures and chart to -overload.out.
 func save(t *testing.T, name string, figures any, chart []byte) {
+	saveFigures(t, name, figures)
+	if *out != "" {
+		require.NoError(t, os.WriteFile(filepath.Join(*out, name+".svg"), chart, 0o644))
+	}
+}
+
+func saveFigures(t *testing.T, name string, figures any) {
 	if *out == "" {
 		return
 	}
 	b, err := json.MarshalIndent(figures, "", "  ")
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(filepath.Join(*out, name+".json"), b, 0o644))
-	require.NoError(t, os.WriteFile(filepath.Join(*out, name+".svg"), chart, 0o644))
 }
 
 func TestRetryStorm(t *testing.T) {
@@ -59,7 +65,7 @@ func TestRetryStorm(t *testing.T) {
 	t.Logf("retry storm:\n%s", StormTable(figs).Text())
 	ours := figs[len(figs)-1]
 	save(t, "storm", figs, SVG("Retry storm: goodput a second (a 10 s spike of 3× load from 10 s)",
-		[]time.Duration{10 * time.Second, 20 * time.Second}, Panel{Title: "goodput", Unit: "/s", Series: GoodputSeries(runs)}))
+		Panel{Title: "goodput", Unit: "/s", Series: GoodputSeries(runs), Marks: []time.Duration{10 * time.Second, 20 * time.Second}}))
 	if raceEnabled {
 		return
 	}
@@ -78,10 +84,10 @@ func TestBrownout(t *testing.T) {
 		figs = append(figs, BrownoutOf(r, f, Offered))
 	}
 	t.Logf("brownout:\n%s", BrownoutTable(figs).Text())
+	marks := []time.Duration{20 * time.Second, 80 * time.Second}
 	save(t, "brownout", figs, SVG("Brownout: capacity 4,000/s, 1,000/s from 20 s to 80 s; offered 3,200/s",
-		[]time.Duration{20 * time.Second, 80 * time.Second},
-		Panel{Title: "goodput", Unit: "/s", Series: GoodputSeries(runs)},
-		Panel{Title: "concurrency limit", Series: LimitSeries(runs)}))
+		Panel{Title: "goodput", Unit: "/s", Series: GoodputSeries(runs), Marks: marks},
+		Panel{Title: "concurrency limit", Series: LimitSeries(runs), Marks: marks}))
 	if raceEnabled {
 		return
 	}
@@ -105,7 +111,7 @@ func TestTail(t *testing.T) {
 	}
 	t.Logf("tail:\n%s", TailTable(figs).Text())
 	save(t, "tail", figs, SVG("Tail: 2% of calls take 200 ms, the rest 8–12 ms; 500 requests a second",
-		nil, Panel{Title: "goodput", Unit: "/s", Series: GoodputSeries(runs)}))
+		Panel{Title: "p99 latency of each second", Unit: " ms", Series: P99Series(runs)}))
 	if raceEnabled {
 		return
 	}

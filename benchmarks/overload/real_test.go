@@ -20,15 +20,17 @@ func TestOnRealLoopback(t *testing.T) {
 		runs := RetryStorm().Scaled(f).PlayAll([]Contender{PlainLoop(attemptTimeout), OursRetry(40, attemptTimeout, deadline)}, HTTP)
 		plain, ours := Storm(runs[0], f), Storm(runs[1], f)
 		t.Logf("real loopback, retry storm:\n%s", StormTable([]StormFigures{plain, ours}).Text())
+		saveFigures(t, "real-storm", []StormFigures{plain, ours})
 		assert.Less(t, ours.Amplification, plain.Amplification)
 		assert.Greater(t, ours.During, plain.During)
 		assert.Greater(t, ours.After, plain.After)
 	})
 	t.Run("brownout", func(t *testing.T) {
-		const f = 0.1 // 2 s healthy, 6 s sick, 2 s recovered
+		const f = 0.15 // 3 s healthy, 9 s sick, 3 s recovered
 		runs := Brownout().Scaled(f).PlayAll([]Contender{Static("static bulkhead of 40 (the healthy day)", 40), OursAdaptive(200, 200, codelInterval)}, HTTP)
 		static, ours := BrownoutOf(runs[0], f, Offered), BrownoutOf(runs[1], f, Offered)
 		t.Logf("real loopback, brownout:\n%s", BrownoutTable([]BrownoutFigures{static, ours}).Text())
+		saveFigures(t, "real-brownout", []BrownoutFigures{static, ours})
 		assert.Less(t, ours.SickP99, static.SickP99, "ours queues less in the brownout")
 		assert.Greater(t, ours.Sick, 0.8*static.Sick, "and serves about as much, or more")
 	})
@@ -40,6 +42,7 @@ func TestOnRealLoopback(t *testing.T) {
 		// learns from its first 100 calls.
 		none, ours := TailOf(runs[0], f), TailOf(runs[1], f)
 		t.Logf("real loopback, tail:\n%s", TailTable([]TailFigures{none, ours}).Text())
+		saveFigures(t, "real-tail", []TailFigures{none, ours})
 		assert.Less(t, ours.P99, none.P99)
 		assert.Less(t, ours.ExtraLoad, 0.2)
 	})

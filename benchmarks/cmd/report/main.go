@@ -1,6 +1,7 @@
-// Command report runs every benchmark of this module and the slow
-// dependency scenario, and writes BENCHMARKS.md at the repository root
-// from what it measured. Run it from benchmarks/:
+// Command report runs every benchmark of this module, the slow
+// dependency scenario and the overload scenarios (package overload), and
+// writes BENCHMARKS.md at the repository root from what it measured, with
+// the overload scenarios' charts in docs/. Run it from benchmarks/:
 //
 //	go run ./cmd/report            # or: ./run.sh
 //
@@ -16,6 +17,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"runtime"
 	"sort"
@@ -44,9 +46,15 @@ func main() {
 	}
 	results := parse(raw)
 	slow := slowload.Run(slowload.Config{Rate: 1000, Duration: 3 * time.Second}, os.Stderr)
+	over, err := runOverload(filepath.Join(filepath.Dir(*out), "docs"))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "report:", err)
+		os.Exit(1)
+	}
 
 	var b bytes.Buffer
 	write(&b, results, slow, *count, *benchtime)
+	writeOverload(&b, over)
 	if err := os.WriteFile(*out, b.Bytes(), 0o644); err != nil {
 		fmt.Fprintln(os.Stderr, "report:", err)
 		os.Exit(1)
