@@ -2,19 +2,19 @@
 // naive retries do not survive, side by side with the fix, in one process
 // on real time (under a minute, only Go needed):
 //
-//	go -C examples run ./brownout
+//		go -C examples run ./brownout
 //
-//   - A retry storm: a dependency at 80% of its capacity gets a spike of
-//     3× its load; naive retries (a loop with cenkalti/backoff, or
-//     failsafe-go's retrypolicy) multiply the overload and keep it after
-//     the spike has gone, while watertight's chain (a shared retry budget,
-//     a breaker, a bulkhead, deadlines) keeps serving what the dependency
-//     can and is back at once.
-//   - A brownout: the dependency loses three quarters of its capacity for
-//     a while. A bulkhead sized for the healthy day lets a queue build
-//     inside it; one sized for the bad day starves the healthy day; an
-//     adaptive bulkhead (adaptive.Gradient with a CoDel queue) follows it
-//     both ways.
+//	  - A retry storm: a dependency at 80% of its capacity gets a spike of
+//	    3× its load; naive retries (a loop with cenkalti/backoff, or
+//	    failsafe-go's retrypolicy) multiply the overload and keep it after
+//	    the spike has gone, while watertight's chain (a shared retry budget,
+//	    a breaker, a bulkhead, deadlines) keeps serving what the dependency
+//	    can and is back at once.
+//	  - A brownout: the dependency loses three quarters of its capacity for
+//	    a while. A bulkhead sized for the healthy day lets a queue build
+//	    inside it; one sized for the bad day starves the healthy day; an
+//	    adaptive bulkhead (adaptive.Gradient with a CoDel queue) follows it
+//	    both ways.
 //
 // Every contender of a scenario runs at once, each on a dependency of its
 // own (package overload of the benchmarks module, where the same
