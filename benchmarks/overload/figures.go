@@ -196,7 +196,7 @@ func TailTable(fs []TailFigures) Table {
 
 func recovery(d time.Duration) string {
 	if d < 0 {
-		return "never (∞)"
+		return "not within the run"
 	}
 	return fmt.Sprintf("%.0f s", d.Seconds())
 }

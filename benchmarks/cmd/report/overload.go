@@ -68,7 +68,7 @@ func writeOverload(b *bytes.Buffer, r *overloadResults) {
 		"The dependency is a queue in front of a number of servers; it fails more of the calls it serves the longer its queue (after their full service time, so a failure costs as much as a success), "+
 		"and skips a queued call whose caller has gone. Load is open-loop, each request with a 1 s deadline. "+
 		"The tables are simulated under `testing/synctest` with the contenders' real code; the same scenarios, shortened, also run on real time over HTTP on loopback (below each). "+
-		"\"/ ours\" is the row's figure over ours.\n\n", r.wall.Seconds())
+		"\"/ ours\" is the row's figure over ours; \"not within the run\" means that goodput never came back for three seconds running before the run ended (in the short real-loopback runs, 3 s after the brownout, that is too short to tell).\n\n", r.wall.Seconds())
 
 	fmt.Fprintf(b, "### Retry storm\n\n")
 	fmt.Fprintf(b, "20 servers at 20 ms (1,000 calls/s) under 800 requests/s; from 10 s to 20 s, 2,400/s; then 800/s again. Every retrying contender bounds each attempt at 250 ms. "+
@@ -88,6 +88,6 @@ func writeOverload(b *bytes.Buffer, r *overloadResults) {
 	fmt.Fprintf(b, "\n### Tail\n\n")
 	fmt.Fprintf(b, "A dependency that never queues; 98%% of its calls take 8–12 ms, 2%% take 200 ms. 500 requests/s for 60 s; the first 10 s, while delays are learnt, are left out. Extra load is attempts at the dependency per request, minus one.\n\n")
 	b.WriteString(overload.TailTable(r.tail).Markdown())
-	fmt.Fprintf(b, "\n![Goodput over time in the tail scenario](docs/overload-tail.svg)\n\nOn real loopback (6 s):\n\n")
+	fmt.Fprintf(b, "\n![p99 latency of each second in the tail scenario](docs/overload-tail.svg)\n\nOn real loopback (6 s):\n\n")
 	b.WriteString(overload.TailTable(r.realTail).Markdown())
 }
