@@ -17,7 +17,7 @@ type StormFigures struct {
 	During        float64 `json:"goodput_during"` // during it
 	After         float64 `json:"goodput_after"`  // in the 20 s after it
 	// Recovery is how long after the spike goodput was back within 5% of
-	// Before (for three seconds running); -1: never, within the run.
+	// Before (for three seconds running); -1: not within the run.
 	Recovery time.Duration `json:"recovery_ns"`
 	// Retries are ours: retries made before, during and after the spike.
 	RetriesBefore int `json:"retries_before"`
@@ -52,16 +52,25 @@ func (r Run) retries(w Window) int {
 // BrownoutFigures are the brownout's figures for one contender.
 type BrownoutFigures struct {
 	Contender string `json:"contender"`
-	// Goodput a second, and p50 and p99 of successful calls (ns), while healthy
+	// Goodput a second, and p50 and p99 of successful calls, while healthy
 	// (before the brownout), during it (from 5 s in) and once recovered.
-	Healthy, Sick, Recovered          float64
-	HealthyP99, SickP50, SickP99      time.Duration
-	RecoveredP99                      time.Duration
-	SickLimitLow, SickLimitHigh       int // the limit during the brownout
-	HealthyLimitLow, HealthyLimitHigh int
+	Healthy      float64       `json:"goodput_healthy"`
+	Sick         float64       `json:"goodput_brownout"`
+	Recovered    float64       `json:"goodput_recovered"`
+	HealthyP99   time.Duration `json:"p99_healthy_ns"`
+	SickP50      time.Duration `json:"p50_brownout_ns"`
+	SickP99      time.Duration `json:"p99_brownout_ns"`
+	RecoveredP99 time.Duration `json:"p99_recovered_ns"`
+	// The lowest and highest limit at the end of a second, during the
+	// brownout and while healthy; 0 for contenders without one.
+	SickLimitLow     int `json:"limit_brownout_low"`
+	SickLimitHigh    int `json:"limit_brownout_high"`
+	HealthyLimitLow  int `json:"limit_healthy_low"`
+	HealthyLimitHigh int `json:"limit_healthy_high"`
 	// Recovery is how long after the dependency recovered goodput was
-	// back to 90% of the healthy capacity's offered load; -1: never.
-	Recovery time.Duration
+	// back to 90% of the offered load (for three seconds running); -1:
+	// not within the run.
+	Recovery time.Duration `json:"recovery_ns"`
 }
 
 // BrownoutOf computes the figures of a run of Brownout (scaled by f).
@@ -82,10 +91,11 @@ func BrownoutOf(r Run, f float64, offered float64) BrownoutFigures {
 
 // TailFigures are the tail scenario's figures for one contender.
 type TailFigures struct {
-	Contender       string
-	P50, P99, P999  time.Duration
-	ExtraLoad       float64 // attempts at the dependency per request, minus 1
-	HedgesPerSecond float64
+	Contender string        `json:"contender"`
+	P50       time.Duration `json:"p50_ns"`
+	P99       time.Duration `json:"p99_ns"`
+	P999      time.Duration `json:"p999_ns"`
+	ExtraLoad float64       `json:"extra_load"` // attempts at the dependency per request, minus 1
 }
 
 // TailOf computes the figures of a run of Tail (scaled by f), leaving
