@@ -32,8 +32,9 @@ type Breaker struct {
 	pending    []StateChange
 	delivering bool
 	// last holds the KeptTransitions latest transitions, a ring from
-	// lastNext, for LastTransitions.
-	last     [KeptTransitions]StateChange
+	// lastNext, for LastTransitions; made at the first transition, so that
+	// a breaker that never trips does not carry it (576 B).
+	last     *[KeptTransitions]StateChange
 	lastNext int
 	lastLen  int
 
@@ -352,6 +353,9 @@ func (b *Breaker) installLocked(from *period, to State, reason Reason, now int64
 	}
 	b.transitionTotal.Add(1)
 	ev := StateChange{Name: b.s.Name, From: from.state, To: to, Reason: reason, At: time.Now(), OpenPeriod: p.length}
+	if b.last == nil {
+		b.last = new([KeptTransitions]StateChange)
+	}
 	b.last[b.lastNext] = ev
 	b.lastNext = (b.lastNext + 1) % KeptTransitions
 	b.lastLen = min(b.lastLen+1, KeptTransitions)
