@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"net/http"
 	"slices"
+	"strconv"
 	"sync"
 	"time"
 
@@ -193,6 +194,6 @@ func (d *Dashboard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case "", "html":
 		writeHTML(w, d.snapshot())
 	default:
-		http.Error(w, "dashboard: unknown format "+quote(f)+"; use json or html", http.StatusBadRequest)
+		http.Error(w, "dashboard: unknown format "+strconv.Quote(f)+"; use json or html", http.StatusBadRequest)
 	}
 }

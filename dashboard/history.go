@@ -44,7 +44,6 @@ type sample struct {
 type history struct {
 	ring    [HistoryLength]sample
 	n, next int
-	lastMax time.Duration  // the wait's Max at the latest sample
 	wait    poolwait.Stats // the wait at the latest sample, to diff the next one against
 	visited uint64         // the generation that last read it, to forget dropped instances
 }
@@ -87,7 +86,6 @@ func (h *history) observe(now int64, r *reading) {
 			s.p50, s.p99 = interval.Quantile(0.5), interval.Quantile(0.99)
 		}
 		h.wait = r.wait
-		h.lastMax = r.wait.Max
 	}
 	h.next = (h.next + 1) % HistoryLength
 	h.n = min(h.n+1, HistoryLength)
@@ -128,6 +126,6 @@ func (h *history) waitSince(from *sample) poolwait.Stats {
 			st.Count += b.n
 		}
 	}
-	st.Max = h.lastMax
+	st.Max = h.wait.Max
 	return st
 }

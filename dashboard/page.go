@@ -72,8 +72,6 @@ func writeJSON(w http.ResponseWriter, snap Snapshot) {
 	w.Write(b)
 }
 
-func quote(s string) string { return strconv.Quote(s) }
-
 // row is one rate a card shows: which field of Rates, and what it is
 // called for that kind.
 type row struct{ Key, Label string }

@@ -75,32 +75,20 @@ func FailsafeRetry(budgeted bool, attemptTimeout time.Duration) Contender {
 
 // OursRetry is the recommended chain: a total timeout of the request's
 // deadline, a retry with its defaults (its own budget), a breaker with its
-// defaults, a bulkhead of slots, and an attempt timeout.
+// defaults, a bulkhead of slots, and an attempt timeout. With slots 0 it
+// has no bulkhead: what the budget, the deadline and the breaker do alone.
 func OursRetry(slots int, attemptTimeout, total time.Duration) Contender {
-	return Contender{Name: Ours + " Chain(timeout, retry, breaker, bulkhead, timeout)", Build: func() Instance {
+	name := Ours + " Chain(timeout, retry, breaker, bulkhead, timeout)"
+	if slots == 0 {
+		name = Ours + " Chain(timeout, retry, breaker, timeout), no bulkhead"
+	}
+	return Contender{Name: name, Build: func() Instance {
 		r := retry.MustNew(retry.Config{})
-		p := watertight.Chain(
-			timeout.MustNew(timeout.Config{Duration: total}),
-			r,
-			breaker.MustNew(breaker.Config{}),
-			bulkhead.MustNew(bulkhead.Config{MaxConcurrent: slots}),
-			timeout.MustNew(timeout.Config{Duration: attemptTimeout}),
-		)
-		return Instance{Call: func(ctx context.Context, attempt func(context.Context) error) error { return p.Do(ctx, attempt) }, Retry: r}
-	}}
-}
-
-// OursRetryNoBulkhead is OursRetry without its bulkhead: what the
-// budget, the deadline and the breaker do alone.
-func OursRetryNoBulkhead(attemptTimeout, total time.Duration) Contender {
-	return Contender{Name: Ours + " Chain(timeout, retry, breaker, timeout), no bulkhead", Build: func() Instance {
-		r := retry.MustNew(retry.Config{})
-		p := watertight.Chain(
-			timeout.MustNew(timeout.Config{Duration: total}),
-			r,
-			breaker.MustNew(breaker.Config{}),
-			timeout.MustNew(timeout.Config{Duration: attemptTimeout}),
-		)
+		policies := []watertight.Policy{timeout.MustNew(timeout.Config{Duration: total}), r, breaker.MustNew(breaker.Config{})}
+		if slots > 0 {
+			policies = append(policies, bulkhead.MustNew(bulkhead.Config{MaxConcurrent: slots}))
+		}
+		p := watertight.Chain(append(policies, timeout.MustNew(timeout.Config{Duration: attemptTimeout}))...)
 		return Instance{Call: func(ctx context.Context, attempt func(context.Context) error) error { return p.Do(ctx, attempt) }, Retry: r}
 	}}
 }

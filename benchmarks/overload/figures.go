@@ -6,9 +6,6 @@ import (
 	"time"
 )
 
-// The windows of each scenario's figures, in seconds since its start,
-// scaled with the scenario (see Scaled).
-
 // StormFigures are the retry storm's figures for one contender.
 type StormFigures struct {
 	Contender     string  `json:"contender"`

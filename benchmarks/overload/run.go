@@ -55,8 +55,8 @@ type Contender struct {
 type Instance struct {
 	Call  Caller
 	Limit func() int   // its concurrency limit now; nil when it has none
-	Retry *retry.Retry // ours, for its Stats
-	Hedge *hedge.Hedge // ours, for its Stats
+	Retry *retry.Retry // ours: its retries are counted in each Bin
+	Hedge *hedge.Hedge // ours: its hedges are counted in each Bin
 }
 
 // Bin is one second of a run.
@@ -76,9 +76,6 @@ type Run struct {
 	Scenario  string `json:"scenario"`
 	Contender string `json:"contender"`
 	Bins      []Bin  `json:"bins"`
-
-	Retries *retry.Stats `json:"-"` // ours: the retry's Stats at the end
-	Hedges  *hedge.Stats `json:"-"` // ours: the hedge's Stats at the end
 }
 
 // binWidth is the resolution of a run's timeline.
@@ -175,16 +172,7 @@ func (s Scenario) Play(c Contender, at Attempt) Run {
 	<-sampled
 	stopAttempt()
 	dep.Stop()
-	run := Run{Scenario: s.Name, Contender: c.Name, Bins: bins}
-	if in.Retry != nil {
-		st := in.Retry.Stats()
-		run.Retries = &st
-	}
-	if in.Hedge != nil {
-		st := in.Hedge.Stats()
-		run.Hedges = &st
-	}
-	return run
+	return Run{Scenario: s.Name, Contender: c.Name, Bins: bins}
 }
 
 // PlayAll plays every contender at once, each on a dependency of its

@@ -68,7 +68,7 @@ func StormContenders() []Contender {
 		PlainLoop(attemptTimeout),
 		FailsafeRetry(false, attemptTimeout),
 		FailsafeRetry(true, attemptTimeout),
-		OursRetryNoBulkhead(attemptTimeout, deadline),
+		OursRetry(0, attemptTimeout, deadline),
 		OursRetry(40, attemptTimeout, deadline),
 	}
 }
