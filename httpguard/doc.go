@@ -39,10 +39,15 @@
 // TRACE, PUT, DELETE) unless it has an Idempotency-Key header (WithResend
 // changes the rule): the policy's next call of fn fails with a
 // retry.Permanent error, which stops a retry at once, and the caller gets
-// the response of the attempt that was sent. The response of a failed
-// attempt is drained and closed before the next attempt goes out; the
-// caller gets the response or error of the attempt that ended the call,
-// and every other response is closed. A 429's or 503's Retry-After
+// the response of the attempt that was sent. The body of a failed
+// attempt's response is read into memory (up to 64 KiB) and closed before
+// the next attempt goes out, so that its connection is reused, and the
+// response is kept: the call may still end on it (a hedge whose attempts
+// all fail returns its first attempt's). The caller gets the response or
+// error of the attempt that ended the call, and every other response is
+// closed. A policy that calls fn after its Do returned (a hedge launched
+// as the call was decided) finds the request answered: that attempt sends
+// nothing. A 429's or 503's Retry-After
 // (delay-seconds or an HTTP-date) is the hint of the attempt's
 // *StatusError, so that a retry waits that long (capped by its MaxDelay).
 //

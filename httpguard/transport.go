@@ -1,6 +1,7 @@
 package httpguard
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -199,18 +200,21 @@ func newGuard(who string, next http.RoundTripper, opts []TransportOption) (*guar
 
 // exchange is one request's hand-over between the policy's fn and
 // RoundTrip. The policy may call fn more than once (a retry), at the same
-// time (a hedge), and give up on a call that goes on running (an
-// abandoning timeout): every call of fn is an attempt with its own record,
-// and RoundTrip, once the policy has returned, keeps the one attempt that
-// ended the call and discards every other response, including those of
-// attempts that come back later. An exchange is reused only when no
-// attempt is still running, so a late response can never reach another
-// request. The first attempt's record is part of the exchange: a request
-// sent once allocates nothing of its own.
+// time (a hedge), give up on a call that goes on running (an abandoning
+// timeout), and call fn after its Do returned (a hedge launched as the
+// call was decided, or a user's policy that keeps fn): every call of fn is
+// an attempt with its own record, and RoundTrip, once the policy has
+// returned, keeps the one attempt that ended the call and discards every
+// other response, including those of attempts that come back later; an
+// attempt that begins after that sends nothing.
+//
+// An exchange is made for each request and never reused: fn is bound to
+// it, and nothing tells a late call of fn which request it was made for,
+// so a record reused for the next request would send that request instead
+// (or find it reset). The first attempt's record is part of the exchange.
 type exchange struct {
 	g   *guard
 	req *http.Request
-	fn  func(context.Context) error // x.send, bound once
 
 	mu       sync.Mutex
 	first    attempt
@@ -234,21 +238,10 @@ type attempt struct {
 	delivered int          // 1 + its place among the attempts that delivered; 0: running
 }
 
-var exchanges = sync.Pool{New: func() any {
-	x := &exchange{}
-	x.fn = x.send
-	return x
-}}
-
 func (g *guard) roundTrip(req *http.Request, p watertight.Policy) (*http.Response, error) {
-	x := exchanges.Get().(*exchange)
-	x.g, x.req = g, req
-	err := p.Do(req.Context(), x.fn)
-	won, losers, sent, reusable, err := x.claim(err)
-	if reusable { // won and losers are copies: x may go to the next request
-		*x = exchange{fn: x.fn}
-		exchanges.Put(x)
-	}
+	x := &exchange{g: g, req: req}
+	err := p.Do(req.Context(), x.send)
+	won, losers, sent, err := x.claim(err)
 	for i := range losers {
 		losers[i].discard()
 	}
@@ -360,8 +353,10 @@ func (x *exchange) send(ctx context.Context) error {
 
 // begin records a new attempt, and reports whether it is not the first.
 // It refuses with an error when RoundTrip has returned. Responses of
-// attempts that failed are discarded now, before the next goes out: the
-// policy has decided on them.
+// attempts that failed are parked now, before the next goes out: read
+// into memory so that their connections go back to the pool, but kept,
+// since the call may still end on one of them (a hedge returns its first
+// attempt's error when every attempt fails).
 func (x *exchange) begin() (a *attempt, again bool, err error) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
@@ -380,7 +375,7 @@ func (x *exchange) begin() (a *attempt, again bool, err error) {
 	x.sent.Store(true)
 	for i := range x.started - 1 {
 		if b := x.at(i); b.delivered > 0 && !b.ok {
-			b.discard()
+			b.park()
 		}
 	}
 	return a, again, nil
@@ -417,12 +412,12 @@ func (x *exchange) deliver(a *attempt, out attempt) {
 // deadline, which a cooperative timeout passes on); for a *StatusError,
 // the attempt that returned that very error.
 //
-// It returns copies, so that x may be reused at once; won.delivered is 0
-// if no attempt ended the call. When the policy ended the call on a
-// refusal to send the request again, the call ended with the attempt
-// before, and ended is that attempt's error (nil if it succeeded);
-// otherwise ended is err.
-func (x *exchange) claim(err error) (won attempt, losers []attempt, sent, reusable bool, ended error) {
+// It returns copies, taken under the lock; won.delivered is 0 if no
+// attempt ended the call. When the policy ended the call on a refusal to
+// send the request again, the call ended with the attempt before, and
+// ended is that attempt's error (nil if it succeeded); otherwise ended is
+// err.
+func (x *exchange) claim(err error) (won attempt, losers []attempt, sent bool, ended error) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	x.claimed = true
@@ -453,7 +448,7 @@ func (x *exchange) claim(err error) (won attempt, losers []attempt, sent, reusab
 	if win != nil {
 		won = *win
 	}
-	return won, losers, x.started > 0, x.running == 0, err
+	return won, losers, x.started > 0, err
 }
 
 // lastDelivered returns the attempt that delivered last, or nil. x.mu
@@ -504,6 +499,44 @@ func (x *exchange) at(i int) *attempt {
 		return &x.first
 	}
 	return x.more[i-1]
+}
+
+// park reads a failed attempt's response body into memory, up to
+// maxDrain, and closes it, so that its connection is reused while the
+// response waits to be returned or discarded. A longer body is left as it
+// is: reading it whole would hold the connection as long.
+func (a *attempt) park() {
+	resp := a.resp
+	if resp == nil || resp.Body == nil || resp.Body == http.NoBody {
+		return
+	}
+	switch resp.Body.(type) {
+	case parked, *partlyRead:
+		return // parked by an earlier attempt's begin
+	}
+	buf, err := io.ReadAll(io.LimitReader(resp.Body, maxDrain+1))
+	if err != nil || len(buf) > maxDrain {
+		resp.Body = &partlyRead{Reader: io.MultiReader(bytes.NewReader(buf), resp.Body), Closer: resp.Body}
+		return
+	}
+	_ = resp.Body.Close()
+	resp.Body = parked{bytes.NewReader(buf)}
+	if a.cancel != nil {
+		a.cancel() // nothing more to read on its request
+		a.cancel = nil
+	}
+}
+
+// parked is a failed response's body, read whole into memory.
+type parked struct{ *bytes.Reader }
+
+func (parked) Close() error { return nil }
+
+// partlyRead is a failed response's body that was too long to read whole:
+// what was read, then the rest.
+type partlyRead struct {
+	io.Reader
+	io.Closer
 }
 
 // discard drains and closes a's response, if it has one, and ends its
