@@ -3,7 +3,9 @@ package watertightgrpc
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"reflect"
 	"sync"
 
 	"google.golang.org/grpc"
@@ -12,6 +14,7 @@ import (
 
 	"github.com/watertight-go/watertight"
 	"github.com/watertight-go/watertight/internal/typednil"
+	"github.com/watertight-go/watertight/retry"
 )
 
 // UnaryClientInterceptor returns an interceptor that runs each unary RPC
@@ -32,32 +35,27 @@ func UnaryClientInterceptor(p watertight.Policy, opts ...Option) (grpc.UnaryClie
 }
 
 func unaryCall(ctx context.Context, p watertight.Policy, o *options, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, callOpts []grpc.CallOption) error {
-	c := unaries.Get().(*unary)
-	c.o, c.method, c.req, c.reply, c.cc, c.invoker, c.callOpts = o, method, req, reply, cc, invoker, callOpts
-	err := p.Do(ctx, c.fn)
-	var out error
+	c := &unary{o: o, method: method, req: req, reply: reply, cc: cc, invoker: invoker, callOpts: callOpts}
+	err := p.Do(ctx, c.attempt)
+	c.claim()
 	if err != nil {
-		out = rpcError(err)
-	} else {
-		out = c.result()
+		return rpcError(err)
 	}
-	if c.reusable() {
-		*c = unary{fn: c.fn, opts: c.opts[:0]}
-		unaries.Put(c)
-	}
-	return out
+	return c.result()
 }
 
 // unary is one unary call's attempts. The first attempt decodes into the
 // caller's reply and reads its trailer into the record; those after it,
 // which a hedge may run at the same time, decode into replies of their own,
-// and the one that ended the call is merged into the caller's once the
-// policy has returned — by then the first attempt has returned too, so
-// nothing writes the caller's reply at once. Records are reused, with
-// their fn bound once and their option buffer, so that a call allocates
-// nothing of its own.
+// and the one that ended the call is copied into the caller's once the
+// policy has returned and the first attempt has returned too, so that
+// nothing writes the caller's reply at once.
+//
+// A record is made for each call and never reused: the policy's fn is
+// bound to it, and a policy may call fn after its Do returned (a hedge
+// launched as the call was decided); such an attempt finds the call
+// claimed and makes no RPC.
 type unary struct {
-	fn       func(context.Context) error // c.attempt, bound once
 	o        *options
 	method   string
 	req      any
@@ -65,30 +63,33 @@ type unary struct {
 	cc       *grpc.ClientConn
 	invoker  grpc.UnaryInvoker
 	callOpts []grpc.CallOption
-	opts     []grpc.CallOption // the first attempt's: callOpts and its trailer
-	trailer  metadata.MD       // the first attempt's
+	trailer  metadata.MD // the first attempt's
 
-	mu      sync.Mutex
-	started int // attempts started
-	running int // attempts not yet returned
-	decided bool
-	winner  any   // the reply of the first attempt the server answered
-	winErr  error // its RPC error: nil, or a status that is not a failure (NotFound …)
+	mu           sync.Mutex
+	started      int  // attempts started
+	firstRunning bool // the first attempt, which writes the caller's reply, has not returned
+	firstDone    chan struct{}
+	claimed      bool // the policy has returned: no attempt may start
+	decided      bool
+	winner       any   // the reply of the first attempt the server answered
+	winErr       error // its RPC error: nil, or a status that is not a failure (NotFound …)
 }
-
-var unaries = sync.Pool{New: func() any {
-	c := &unary{}
-	c.fn = c.attempt
-	return c
-}}
 
 // attempt is the policy's fn: one RPC.
 func (c *unary) attempt(ctx context.Context) error {
-	out, trailer, opts := c.begin()
+	out, trailer, opts, first, err := c.begin()
+	if err != nil {
+		return err
+	}
 	rpcErr := c.invoker(ctx, c.method, c.req, out, c.cc, opts...)
-	c.mu.Lock()
-	c.running--
-	c.mu.Unlock()
+	if first {
+		c.mu.Lock()
+		c.firstRunning = false
+		if c.firstDone != nil {
+			close(c.firstDone)
+		}
+		c.mu.Unlock()
+	}
 	if c.o.isFailure(rpcErr) {
 		return failure(rpcErr, *trailer)
 	}
@@ -96,22 +97,42 @@ func (c *unary) attempt(ctx context.Context) error {
 	return nil // the server answered: its status, whatever it is, goes to the caller
 }
 
-// begin returns an attempt's reply, the trailer it reads, and its options.
-func (c *unary) begin() (out any, trailer *metadata.MD, opts []grpc.CallOption) {
+// begin returns an attempt's reply, the trailer it reads, and its options,
+// or an error when the call is over or the reply cannot be had twice.
+func (c *unary) begin() (out any, trailer *metadata.MD, opts []grpc.CallOption, first bool, err error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.claimed {
+		return nil, nil, nil, false, errAfterReturn
+	}
 	c.started++
-	c.running++
 	if c.started == 1 {
-		c.opts = append(append(c.opts[:0], c.callOpts...), grpc.Trailer(&c.trailer))
-		return c.reply, &c.trailer, c.opts
+		c.firstRunning = true
+		opts = append(append(make([]grpc.CallOption, 0, len(c.callOpts)+1), c.callOpts...), grpc.Trailer(&c.trailer))
+		return c.reply, &c.trailer, opts, true, nil
+	}
+	out, err = newReply(c.reply)
+	if err != nil {
+		return nil, nil, nil, false, err
 	}
 	trailer = new(metadata.MD)
-	opts = append(append([]grpc.CallOption(nil), c.callOpts...), grpc.Trailer(trailer))
-	if m, ok := c.reply.(proto.Message); ok {
-		return m.ProtoReflect().New().Interface(), trailer, opts
+	opts = append(append(make([]grpc.CallOption, 0, len(c.callOpts)+1), c.callOpts...), grpc.Trailer(trailer))
+	return out, trailer, opts, false, nil
+}
+
+// newReply returns an empty reply of reply's type for an attempt after the
+// first: a new value of what reply points to (a generated protobuf
+// message's zero value is an empty message; another codec's reply is
+// usually a pointer too). It looks at reply's type only, never at the
+// value, which the first attempt may be decoding into. A reply that is not
+// a pointer cannot be decoded into twice at once: that attempt fails with
+// a Permanent error, which stops a retry or a hedge.
+func newReply(reply any) (any, error) {
+	t := reflect.TypeOf(reply)
+	if t == nil || t.Kind() != reflect.Pointer {
+		return nil, retry.Permanent(fmt.Errorf("watertightgrpc: a reply of type %T cannot be decoded by a second attempt: it is not a pointer", reply))
 	}
-	return c.reply, trailer, opts // not a protobuf message: one reply, shared by the attempts
+	return reflect.New(t.Elem()).Interface(), nil
 }
 
 // answered records an attempt the server answered (no failure): the first
@@ -124,17 +145,28 @@ func (c *unary) answered(out any, rpcErr error) {
 	}
 }
 
-// reusable reports whether no attempt is still running (a hedge's loser,
-// an abandoned attempt): only then may the record go to another call.
-func (c *unary) reusable() bool {
+// claim ends the call for attempts that have not begun, and waits until
+// the first attempt, which decodes into the caller's reply, has returned:
+// once the interceptor returns, nothing writes the caller's reply. A
+// policy that left it running (an abandoning timeout) cancelled its ctx,
+// and grpc-go ends a call whose ctx ended at once.
+func (c *unary) claim() {
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.running == 0
+	c.claimed = true
+	var wait chan struct{}
+	if c.firstRunning {
+		c.firstDone = make(chan struct{})
+		wait = c.firstDone
+	}
+	c.mu.Unlock()
+	if wait != nil {
+		<-wait
+	}
 }
 
 // result is what the call returns when the policy returned nil: the error
 // of the first attempt that answered (the policy stopped on an answer),
-// its reply merged into the caller's.
+// its reply copied into the caller's.
 func (c *unary) result() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -145,10 +177,16 @@ func (c *unary) result() error {
 		if dst, ok := c.reply.(proto.Message); ok {
 			proto.Reset(dst)
 			proto.Merge(dst, c.winner.(proto.Message))
+		} else {
+			reflect.ValueOf(c.reply).Elem().Set(reflect.ValueOf(c.winner).Elem())
 		}
 	}
 	return c.winErr
 }
+
+// errAfterReturn is what fn returns when a policy calls it after its Do
+// returned: the call is over, and no RPC is made.
+var errAfterReturn = errors.New("watertightgrpc: the policy called fn after it returned")
 
 var errNotCalled = errors.New("watertightgrpc: the policy returned without making the call")
 

@@ -3,6 +3,7 @@ package watertightgrpc
 import (
 	"context"
 	"errors"
+	"math"
 	"strconv"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/watertight-go/watertight"
+	"github.com/watertight-go/watertight/internal/errchain"
 	"github.com/watertight-go/watertight/retry"
 	"github.com/watertight-go/watertight/timeout"
 )
@@ -97,7 +99,9 @@ type hintedFailure struct{ *failed }
 func (h *hintedFailure) Unwrap() error                 { return h.failed }
 func (h *hintedFailure) RetryAfterHint() time.Duration { return h.after }
 
-// failure wraps an RPC's error for the policy, with the trailer's pushback.
+// failure wraps an RPC's error for the policy, with the trailer's
+// pushback. A negative pushback — the server says not to retry — is also
+// a retry.Permanent error, so that a hedge does not try again either.
 func failure(err error, trailer metadata.MD) error {
 	f := &failed{err: err}
 	vs := trailer.Get(PushbackKey)
@@ -105,21 +109,26 @@ func failure(err error, trailer metadata.MD) error {
 		return f
 	}
 	ms, perr := strconv.ParseInt(vs[0], 10, 64)
-	switch {
-	case perr != nil:
+	if perr != nil {
 		return f
-	case ms < 0:
-		return retry.Permanent(f) // the server says: do not retry
 	}
-	f.after = time.Duration(ms) * time.Millisecond
-	return &hintedFailure{f}
+	f.after = time.Duration(max(min(ms, math.MaxInt64/int64(time.Millisecond)), math.MinInt64/int64(time.Millisecond))) * time.Millisecond
+	h := &hintedFailure{f}
+	if ms < 0 {
+		return retry.Permanent(h)
+	}
+	return h
 }
 
 // rpcError returns what the caller of an RPC gets when the policy returned
-// err: the RPC's own error (the server's status, unchanged) if an attempt
-// ended the call, or a status for the policy's own refusal or deadline,
-// which still matches the policy's error through errors.Is.
+// err: the RPC's own error (the server's status, unchanged, with the
+// server's pushback as its hint when it sent one) if an attempt ended the
+// call, or a status for the policy's own refusal or deadline, which still
+// matches the policy's error through errors.Is.
 func rpcError(err error) error {
+	if h, ok := errchain.Find(err, func(e error) bool { _, ok := e.(*hintedFailure); return ok }).(*hintedFailure); ok {
+		return h // status.Code and status.FromError give the server's status; watertight.RetryAfter its pushback
+	}
 	var f *failed
 	if errors.As(err, &f) {
 		return f.err

@@ -2,6 +2,7 @@ package watertightgrpc_test
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net"
 	"strings"
@@ -69,6 +70,9 @@ func (h *health) Check(ctx context.Context, req *healthpb.HealthCheckRequest) (*
 		return nil, status.FromContextError(ctx.Err()).Err()
 	case s == "flaky" && n == 1:
 		return nil, status.Error(codes.Unavailable, "flaky")
+	case s == "slowplain":
+		<-ctx.Done()
+		return nil, errors.New("gave up") // a plain error, no status of its own
 	case s == "slowfirst" && n == 1:
 		<-ctx.Done()
 		return nil, status.FromContextError(ctx.Err()).Err()

@@ -4,13 +4,16 @@ import (
 	"context"
 	"errors"
 	"strconv"
+	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
 	"github.com/watertight-go/watertight"
 	"github.com/watertight-go/watertight/internal/typednil"
+	"github.com/watertight-go/watertight/timeout"
 )
 
 // UnaryServerInterceptor returns an interceptor that serves each unary
@@ -91,15 +94,21 @@ func (s *serverStream) Context() context.Context { return s.ctx }
 
 // serverError is what the client gets when the server's policy returned
 // err: the handler's own status, or a status for the policy's refusal (with
-// the pushback trailer) or deadline.
+// the pushback trailer) or deadline. A handler that returned an error
+// without a status of its own (Unknown: a plain error, or the ctx's) once
+// the policy's deadline had fired gets DeadlineExceeded, which is what
+// ended it.
 func (o *options) serverError(ctx context.Context, err error) error {
 	var f *failed
 	if errors.As(err, &f) {
+		if errors.Is(err, timeout.ErrExceeded) && status.Code(f.err) == codes.Unknown {
+			return status.Error(codes.DeadlineExceeded, err.Error())
+		}
 		return f.err
 	}
 	if errors.Is(err, watertight.ErrRejected) {
 		if d, ok := watertight.RetryAfter(err); ok {
-			_ = grpc.SetTrailer(ctx, metadata.Pairs(PushbackKey, strconv.FormatInt(d.Milliseconds(), 10)))
+			_ = grpc.SetTrailer(ctx, metadata.Pairs(PushbackKey, pushback(ctx, d)))
 		}
 		return status.Error(o.rejectCode, err.Error())
 	}
@@ -107,4 +116,20 @@ func (o *options) serverError(ctx context.Context, err error) error {
 		return st.Err()
 	}
 	return err
+}
+
+// pushback is the grpc-retry-pushback-ms value for a wait of d: whole
+// milliseconds, rounded up so that a client never comes back early; a
+// negative one (do not retry) stays negative, however small; and a wait
+// that would end past the call's deadline is "do not retry" too: a client
+// that honoured it would only wait out its deadline (grpc-go's retry does).
+func pushback(ctx context.Context, d time.Duration) string {
+	if d < 0 {
+		return "-1"
+	}
+	if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) <= d {
+		return "-1"
+	}
+	ms := (d + time.Millisecond - 1) / time.Millisecond
+	return strconv.FormatInt(int64(ms), 10)
 }
