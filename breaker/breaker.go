@@ -116,12 +116,41 @@ func (b *Breaker) Do(ctx context.Context, fn func(context.Context) error) error 
 	}()
 	err = fn(ctx)
 	returned = true
-	if o, ok := b.classify(err, ctx); ok {
+	b.finish(p, start, err, ctx)
+	return err
+}
+
+// finish counts a call that returned err, or forgets it if it counts
+// neither way. caller is Do's ctx, or nil for Allow's done.
+func (b *Breaker) finish(p *period, start int64, err error, caller context.Context) {
+	if b.s.IsIgnored != nil || b.s.IsFailure != nil {
+		b.finishClassified(p, start, err, caller)
+		return
+	}
+	if o, ok := b.classify(err, caller); ok {
 		b.record(p, start, o)
 	} else {
 		b.ignore(p)
 	}
-	return err
+}
+
+// finishClassified is finish with the user's classifiers, which may
+// panic: the call then counts neither way (a probe's slot is freed), and
+// the panic goes on up.
+func (b *Breaker) finishClassified(p *period, start int64, err error, caller context.Context) {
+	classified := false
+	defer func() {
+		if !classified {
+			b.ignore(p)
+		}
+	}()
+	o, ok := b.classify(err, caller)
+	classified = true
+	if ok {
+		b.record(p, start, o)
+	} else {
+		b.ignore(p)
+	}
 }
 
 // Allow is the two-step form of Do, for calls that do not fit in a func:
@@ -143,11 +172,7 @@ func (b *Breaker) Allow() (done func(err error), err error) {
 		if called.Swap(true) {
 			return
 		}
-		if o, ok := b.classify(err, nil); ok {
-			b.record(p, start, o)
-		} else {
-			b.ignore(p)
-		}
+		b.finish(p, start, err, nil)
 	}, nil
 }
 
@@ -160,10 +185,7 @@ func (b *Breaker) State() State { return b.current(monotime.Now()).state }
 
 // Reset closes the breaker with an empty window, whatever its state.
 func (b *Breaker) Reset() {
-	cur := b.load()
-	b.mu.Lock()
-	b.installLocked(cur, Closed, ReasonReset, monotime.Now())
-	b.mu.Unlock()
+	b.lockedInstall(b.load(), Closed, ReasonReset, monotime.Now(), false)
 	b.deliver()
 }
 
@@ -320,12 +342,20 @@ func rate(n, calls int64) float64 { return float64(n) / float64(calls) }
 // transition moves the breaker from period from to state to, unless
 // another call already moved it on.
 func (b *Breaker) transition(from *period, to State, reason Reason, now int64) {
+	b.lockedInstall(from, to, reason, now, true)
+	b.deliver()
+}
+
+// lockedInstall runs installLocked under the lock, unless only is set and
+// another call moved the breaker on from from. The unlock is deferred: an
+// OpenBackoff that panics leaves the breaker in the state it was in, and
+// unlocked.
+func (b *Breaker) lockedInstall(from *period, to State, reason Reason, now int64, only bool) {
 	b.mu.Lock()
-	if b.cur.Load() == from {
+	defer b.mu.Unlock()
+	if !only || b.cur.Load() == from {
 		b.installLocked(from, to, reason, now)
 	}
-	b.mu.Unlock()
-	b.deliver()
 }
 
 // installLocked starts a period of state to after from.
@@ -424,7 +454,13 @@ func (b *Breaker) deliver() {
 		return
 	}
 	b.delivering = true
-	defer func() { // also when the callback panics: the panic goes on up
+	locked := true
+	defer func() {
+		// Also when the callback panics: the panic goes on up, once, and
+		// the changes still queued go to the next delivery.
+		if !locked {
+			b.mu.Lock()
+		}
 		b.delivering = false
 		b.mu.Unlock()
 	}()
@@ -432,8 +468,10 @@ func (b *Breaker) deliver() {
 		ev := b.pending[0]
 		b.pending = b.pending[1:]
 		b.mu.Unlock()
+		locked = false
 		b.s.OnStateChange(ev)
 		b.mu.Lock()
+		locked = true
 	}
 	b.pending = nil
 }

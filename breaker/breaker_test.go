@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -498,3 +499,60 @@ func TestLastTransitionsKeepsTheLatestOldestFirst(t *testing.T) {
 		}
 	})
 }
+
+// A panicking OnStateChange goes up the caller's stack once, and the
+// breaker stays sound: it is unlocked, and the next transitions are
+// delivered.
+func TestAPanickingOnStateChangeGoesUpOnce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var got []breaker.State
+		b := breaker.MustNew(breaker.Config{WindowCalls: 1, OpenBackoff: steady(), OnStateChange: func(c breaker.StateChange) {
+			got = append(got, c.To)
+			if c.To == breaker.Open && len(got) == 1 {
+				panic("callback")
+			}
+		}})
+		assert.PanicsWithValue(t, "callback", func() { run(b, 1, errDown, 0) })
+		assert.Equal(t, breaker.Open, b.State(), "the transition was made")
+		elapse(time.Second)
+		require.NoError(t, run(b, 5, nil, 0), "half-open probes pass")
+		assert.Equal(t, []breaker.State{breaker.Open, breaker.HalfOpen, breaker.Closed}, got, "later transitions are delivered")
+	})
+}
+
+// A panicking classifier goes up once; the call counts neither way, so a
+// half-open probe's slot is freed.
+func TestAPanickingClassifierFreesTheProbeSlot(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var boom atomic.Bool
+		b := breaker.MustNew(breaker.Config{WindowCalls: 1, HalfOpenCalls: 1, OpenBackoff: steady(), IsFailure: func(err error) bool {
+			if boom.Load() {
+				panic("classifier")
+			}
+			return true
+		}})
+		run(b, 1, errDown, 0)
+		elapse(time.Second)
+		boom.Store(true)
+		assert.PanicsWithValue(t, "classifier", func() { run(b, 1, errDown, 0) })
+		assert.Equal(t, breaker.HalfOpen, b.State())
+		boom.Store(false)
+		assert.NoError(t, run(b, 1, nil, 0), "the probe slot was freed for another probe")
+		assert.Equal(t, breaker.Closed, b.State())
+	})
+}
+
+// An OpenBackoff that panics leaves the breaker unlocked, in the state it
+// was in.
+func TestAPanickingOpenBackoffLeavesTheBreakerUnlocked(t *testing.T) {
+	b := breaker.MustNew(breaker.Config{WindowCalls: 1, OpenBackoff: panicking{}})
+	assert.PanicsWithValue(t, "backoff", func() { run(b, 1, errDown, 0) })
+	assert.Equal(t, breaker.Closed, b.State())
+	b.Reset()
+	assert.NotPanics(t, func() { _ = b.Stats() })
+}
+
+type panicking struct{}
+
+func (panicking) NextBackOff() time.Duration { panic("backoff") }
+func (panicking) Reset()                     {}

@@ -11,8 +11,9 @@ import (
 
 // Budget limits the extra attempts (retries, hedges) made to one
 // dependency to a share of the requests made to it. Create it with New;
-// it is safe for concurrent use and starts no goroutine. A zero Budget
-// grants nothing and counts nothing.
+// it is safe for concurrent use and starts no goroutine. The zero Budget
+// is ready to use, as if made by New(Config{}): it sets itself up on its
+// first use.
 type Budget struct {
 	name    string
 	ratio   float64
@@ -21,8 +22,10 @@ type Budget struct {
 
 	// Deposits land on a stripe picked at random, so that goroutines on
 	// different cores seldom write the same cache line; they are folded
-	// into the buckets in batches.
-	stripes *[stripe.Count]depositLine
+	// into the buckets in batches. Nil only in a zero Budget not used yet:
+	// stored last, so that the fields above are set when it is seen.
+	stripes   atomic.Pointer[[stripe.Count]depositLine]
+	setupOnce sync.Once
 
 	lastFold atomic.Int64 // monotime of the last fold: later deposits were made after it
 	mu       sync.Mutex   // resets a slot for a new bucket
@@ -66,18 +69,42 @@ func New(cfg Config) (*Budget, error) {
 	if err != nil {
 		return nil, err
 	}
-	b := &Budget{
-		name:    c.Name,
-		ratio:   c.Ratio,
-		reserve: c.MinPerSecond * c.Window.Seconds(),
-		width:   int64(c.Window) / buckets,
-		stripes: new([stripe.Count]depositLine),
-	}
+	b := &Budget{}
+	b.init(c)
+	return b, nil
+}
+
+// init sets b up with the settings c.
+func (b *Budget) init(c Config) {
+	b.name, b.ratio = c.Name, c.Ratio
+	b.reserve = c.MinPerSecond * c.Window.Seconds()
+	b.width = int64(c.Window) / buckets
 	for i := range b.slots {
 		b.slots[i].bucket.Store(math.MinInt64) // holds no bucket yet
 	}
 	b.lastFold.Store(monotime.Now())
-	return b, nil
+	b.stripes.Store(new([stripe.Count]depositLine))
+}
+
+// lines returns the deposit lines, setting up a zero Budget first. It
+// stays small enough to inline: the hot path pays one nil check.
+func (b *Budget) lines() *[stripe.Count]depositLine {
+	if l := b.stripes.Load(); l != nil {
+		return l
+	}
+	return b.setup()
+}
+
+// setup makes a zero Budget a New(Config{}) one, once.
+func (b *Budget) setup() *[stripe.Count]depositLine {
+	b.setupOnce.Do(func() {
+		c, err := Config{}.settings()
+		if err != nil {
+			panic("budget: the zero Config is invalid: " + err.Error()) // a bug here, not the caller's
+		}
+		b.init(c)
+	})
+	return b.stripes.Load()
 }
 
 // MustNew is like New but panics if cfg is invalid.
@@ -96,10 +123,10 @@ func (b *Budget) Name() string { return b.name }
 // allocates nothing. It reads the clock only for the first deposit of a
 // batch on its stripe, and to fold a batch of foldEvery deposits.
 func (b *Budget) Deposit() {
-	if b.stripes == nil {
-		return // a zero Budget
+	if b == nil {
+		return
 	}
-	s := &b.stripes[stripe.Hint()]
+	s := &b.lines()[stripe.Hint()]
 	n := s.deposited.Add(1)
 	if n-1 == s.folded.Load() {
 		s.batchStart.Store(monotime.Now()) // the first of a new batch
@@ -114,9 +141,10 @@ func (b *Budget) Deposit() {
 // the clock and takes no lock, except for a moment when a new time bucket
 // starts.
 func (b *Budget) TryWithdraw() bool {
-	if b.stripes == nil {
-		return false // a zero Budget
+	if b == nil {
+		return false
 	}
+	b.lines()
 	now := monotime.Now()
 	b.fold(now)
 	cur := now / b.width
@@ -160,8 +188,9 @@ func (b *Budget) available(cur int64) int64 {
 func (b *Budget) fold(now int64) {
 	since := b.lastFold.Load()
 	cur := now / b.width
-	for i := range b.stripes {
-		s := &b.stripes[i]
+	lines := b.stripes.Load()
+	for i := range lines {
+		s := &lines[i]
 		for {
 			start := s.batchStart.Load()
 			folded, deposited := s.folded.Load(), s.deposited.Load()
@@ -207,14 +236,15 @@ type Stats struct {
 
 // Stats returns a snapshot. It reads the clock and allocates nothing.
 func (b *Budget) Stats() Stats {
-	if b.stripes == nil {
+	if b == nil {
 		return Stats{}
 	}
+	lines := b.lines()
 	now := monotime.Now()
 	b.fold(now)
 	st := Stats{Withdrawn: b.withdrawn.Load(), Refused: b.refused.Load()}
-	for i := range b.stripes {
-		st.Deposits += b.stripes[i].deposited.Load()
+	for i := range lines {
+		st.Deposits += lines[i].deposited.Load()
 	}
 	st.Available = int(max(0, b.available(now/b.width)))
 	return st

@@ -26,8 +26,9 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		{budget.Config{Ratio: -0.1}, "budget: Config.Ratio must be in (0, 10], got -0.1"},
 		{budget.Config{Ratio: 10.5}, "budget: Config.Ratio must be in (0, 10], got 10.5"},
 		{budget.Config{Ratio: math.NaN()}, "budget: Config.Ratio must be in (0, 10], got NaN"},
-		{budget.Config{MinPerSecond: math.Inf(1)}, "budget: Config.MinPerSecond must be a finite number, got +Inf"},
-		{budget.Config{MinPerSecond: math.NaN()}, "budget: Config.MinPerSecond must be a finite number, got NaN"},
+		{budget.Config{MinPerSecond: math.Inf(1)}, "budget: Config.MinPerSecond must be at most 1000000 (negative: none), got +Inf"},
+		{budget.Config{MinPerSecond: math.NaN()}, "budget: Config.MinPerSecond must be at most 1000000 (negative: none), got NaN"},
+		{budget.Config{MinPerSecond: 1e18}, "budget: Config.MinPerSecond must be at most 1000000 (negative: none), got 1e+18"},
 		{budget.Config{Window: -time.Second}, "budget: Config.Window must be 0 or in [1s, 1m0s], got -1s"},
 		{budget.Config{Window: 500 * time.Millisecond}, "budget: Config.Window must be 0 or in [1s, 1m0s], got 500ms"},
 		{budget.Config{Window: 2 * time.Minute}, "budget: Config.Window must be 0 or in [1s, 1m0s], got 2m0s"},
@@ -189,9 +190,27 @@ func TestHammer(t *testing.T) {
 	})
 }
 
-func TestZeroBudgetGrantsNothing(t *testing.T) {
+// The zero Budget is New(Config{})'s: it grants from its reserve (10/s
+// over 10 s) and counts, like a budget made with New; a nil one grants
+// nothing.
+func TestZeroBudgetIsTheDefaultOne(t *testing.T) {
 	var b budget.Budget
 	b.Deposit()
-	assert.False(t, b.TryWithdraw())
-	assert.Equal(t, budget.Stats{}, b.Stats())
+	assert.True(t, b.TryWithdraw())
+	assert.Equal(t, budget.Stats{Deposits: 1, Withdrawn: 1, Available: 99}, b.Stats())
+
+	var none *budget.Budget
+	none.Deposit()
+	assert.False(t, none.TryWithdraw())
+	assert.Equal(t, budget.Stats{}, none.Stats())
+}
+
+// The largest MinPerSecond grants what it says over a Window, without
+// overflowing.
+func TestTheLargestReserve(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := budget.MustNew(budget.Config{MinPerSecond: budget.MaxMinPerSecond, Window: budget.MaxWindow})
+		assert.Equal(t, budget.MaxMinPerSecond*60, b.Stats().Available)
+		assert.True(t, b.TryWithdraw())
+	})
 }

@@ -26,6 +26,10 @@ const (
 	// MinWindow and MaxWindow bound Window.
 	MinWindow = time.Second
 	MaxWindow = time.Minute
+	// MaxMinPerSecond bounds MinPerSecond: a million extra attempts a
+	// second is already no budget, and more would overflow the count of a
+	// Window.
+	MaxMinPerSecond = 1_000_000
 )
 
 // Config configures a Budget. The zero value is valid: Finagle's budget,
@@ -42,7 +46,8 @@ type Config struct {
 	// MinPerSecond is how many extra attempts a second are allowed on top
 	// of the ratio, so that a dependency called rarely can still be
 	// retried: over any Window, MinPerSecond × Window of them, available
-	// from the start. Zero: 10. Negative: none; only the ratio counts.
+	// from the start. At most MaxMinPerSecond. Zero: 10. Negative: none;
+	// only the ratio counts.
 	MinPerSecond float64
 
 	// Window is how long a request's deposit can be spent, and the span
@@ -54,8 +59,8 @@ func (c Config) settings() (Config, error) {
 	switch {
 	case math.IsNaN(c.Ratio) || c.Ratio < 0 || c.Ratio > MaxRatio:
 		return c, fmt.Errorf("budget: Config.Ratio must be in (0, %d], got %v", MaxRatio, c.Ratio)
-	case math.IsNaN(c.MinPerSecond) || math.IsInf(c.MinPerSecond, 0):
-		return c, fmt.Errorf("budget: Config.MinPerSecond must be a finite number, got %v", c.MinPerSecond)
+	case math.IsNaN(c.MinPerSecond) || c.MinPerSecond > MaxMinPerSecond:
+		return c, fmt.Errorf("budget: Config.MinPerSecond must be at most %d (negative: none), got %v", MaxMinPerSecond, c.MinPerSecond)
 	case c.Window < 0 || (c.Window > 0 && (c.Window < MinWindow || c.Window > MaxWindow)):
 		return c, fmt.Errorf("budget: Config.Window must be 0 or in [%v, %v], got %v", MinWindow, MaxWindow, c.Window)
 	}

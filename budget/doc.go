@@ -25,7 +25,8 @@
 // that calls it, in this process: two Retries with a budget each would
 // allow twice the extra load.
 //
-// A zero Budget grants nothing and counts nothing; make one with New.
+// The zero Budget is ready to use, as if made by New(Config{}), like the
+// zero breaker.Breaker; a nil *Budget grants nothing and counts nothing.
 //
 // # Cost and exactness
 //

@@ -28,13 +28,23 @@ func (o *ordered[E]) deliver(f func(E)) {
 		return
 	}
 	o.delivering = true
+	locked := true
+	defer func() {
+		// Also when f panics: the panic goes on up, once, and the events
+		// still queued go to the next delivery.
+		if !locked {
+			o.mu.Lock()
+		}
+		o.delivering = false
+		o.mu.Unlock()
+	}()
 	for len(o.pending) > 0 {
 		e := o.pending[0]
 		o.pending = o.pending[1:]
 		o.mu.Unlock()
+		locked = false
 		f(e)
 		o.mu.Lock()
+		locked = true
 	}
-	o.delivering = false
-	o.mu.Unlock()
 }

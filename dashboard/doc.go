@@ -54,7 +54,7 @@
 //	bulkhead    acquired rejected timed_out canceled shed
 //	pool        submitted completed rejected canceled expired panicked shed
 //	timeout     calls exceeded canceled refused abandoned late_panics
-//	retry       calls attempts retries recovered gave_up_attempts gave_up_budget gave_up_deadline
+//	retry       calls attempts retries recovered gave_up_attempts gave_up_budget gave_up_deadline gave_up_retry_after
 //	hedge       calls hedges hedge_wins refused running
 //	budget      deposits withdrawn refused available
 //	conn_waits  checkouts reused new failed

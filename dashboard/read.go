@@ -213,9 +213,9 @@ func readRetry(r *retry.Retry) reading {
 	card := newCard("retry", r.Name())
 	card.Totals = map[string]uint64{
 		"calls": st.Calls, "attempts": st.Attempts, "retries": st.Retries, "recovered": st.Recovered,
-		"gave_up_attempts": st.GaveUp.Attempts, "gave_up_budget": st.GaveUp.Budget, "gave_up_deadline": st.GaveUp.Deadline,
+		"gave_up_attempts": st.GaveUp.Attempts, "gave_up_budget": st.GaveUp.Budget, "gave_up_deadline": st.GaveUp.Deadline, "gave_up_retry_after": st.GaveUp.RetryAfter,
 	}
-	gaveUp := st.GaveUp.Attempts + st.GaveUp.Budget + st.GaveUp.Deadline
+	gaveUp := st.GaveUp.Attempts + st.GaveUp.Budget + st.GaveUp.Deadline + st.GaveUp.RetryAfter
 	return reading{
 		key: r, card: card, hasWait: true, wait: st.Waited,
 		c: counters{calls: st.Calls, failures: gaveUp, retries: st.Retries},

@@ -111,8 +111,12 @@ func (h *Hedge) Do(ctx context.Context, fn func(context.Context) error) error {
 		}
 	}()
 	err := fn(first)
+	// IsRetryable is the user's and may panic: outside any lock, and
+	// before returned is set, so that its panic ends the call as fn's
+	// would.
+	retryable := err != nil && first.Err() == nil && h.isRetryable(err) // a cancelled attempt: the call is decided, no need to ask
 	returned = true
-	return c.firstReturned(err)
+	return c.firstReturned(err, retryable)
 }
 
 // record returns a call record: a pooled one outside synctest bubbles,
@@ -210,12 +214,13 @@ func (c *call) hedge(i int, ctx context.Context) {
 		}
 	}()
 	err := c.fn(ctx)
+	retryable := err != nil && ctx.Err() == nil && c.h.isRetryable(err) // outside the lock; a panic is the attempt's
 	returned = true
-	c.hedgeReturned(i, err, time.Duration(monotime.Now()-start))
+	c.hedgeReturned(i, err, retryable, time.Duration(monotime.Now()-start))
 }
 
 // hedgeReturned takes hedge i's result.
-func (c *call) hedgeReturned(i int, err error, took time.Duration) {
+func (c *call) hedgeReturned(i int, err error, retryable bool, took time.Duration) {
 	h := c.h
 	c.mu.Lock()
 	lost := c.decided
@@ -225,7 +230,7 @@ func (c *call) hedgeReturned(i int, err error, took time.Duration) {
 	case err == nil:
 		h.wins.Add(1)
 		c.decideLocked(true, i)
-	case h.isRetryable(err) && c.launchLocked():
+	case retryable && c.launchLocked():
 		// failed: the next hedge went out at once
 	case c.firstDone && c.running == 1:
 		c.decideLocked(false, 0) // every attempt failed: the first one's error
@@ -284,8 +289,7 @@ func (c *call) decideLocked(won bool, winner int) {
 
 // firstReturned takes the first attempt's result, waits for the call to
 // be decided if hedges still run, and returns Do's result.
-func (c *call) firstReturned(err error) error {
-	h := c.h
+func (c *call) firstReturned(err error, retryable bool) error {
 	c.mu.Lock()
 	c.firstDone = true
 	took := time.Duration(monotime.Now() - c.start)
@@ -296,7 +300,7 @@ func (c *call) firstReturned(err error) error {
 		c.decideLocked(true, 0)
 	default:
 		c.firstErr = err
-		if !(h.isRetryable(err) && c.launchLocked()) && c.running == 0 {
+		if !(retryable && c.launchLocked()) && c.running == 0 {
 			c.decideLocked(false, 0)
 		}
 	}

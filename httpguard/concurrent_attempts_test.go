@@ -225,3 +225,17 @@ func (k *keepFn) Do(ctx context.Context, fn func(context.Context) error) error {
 	k.kept = append(k.kept, fn)
 	return fn(ctx)
 }
+
+// A WithFailure func that panics goes up the caller's stack once; the
+// response it was classifying is closed, not leaked with its connection.
+func TestAPanickingClassifierClosesTheResponse(t *testing.T) {
+	var closed atomic.Int32
+	dep := roundTripFunc(func(req *http.Request) (*http.Response, error) {
+		return &http.Response{StatusCode: 200, Header: http.Header{}, Body: newBody("ok", &closed)}, nil
+	})
+	rt, err := httpguard.Transport(dep, watertight.Chain(), httpguard.WithFailure(func(*http.Response, error) bool { panic("classifier") }))
+	require.NoError(t, err)
+	req, _ := http.NewRequest(http.MethodGet, "http://dep/", nil)
+	assert.PanicsWithValue(t, "classifier", func() { _, _ = rt.RoundTrip(req) })
+	assert.Equal(t, int32(1), closed.Load())
+}

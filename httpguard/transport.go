@@ -324,7 +324,26 @@ func (x *exchange) send(ctx context.Context) error {
 		// after the policy returned.
 		stop = context.AfterFunc(ctx, cancel)
 	}
-	resp, err := g.next.RoundTrip(out)
+	var resp *http.Response
+	delivered := false
+	defer func() {
+		if !delivered {
+			// next or WithFailure's func panicked: nothing is left
+			// running or open, and the panic goes on up the policy's
+			// stack.
+			if stop != nil {
+				stop()
+			}
+			if resp != nil {
+				discard(resp)
+			}
+			if cancel != nil {
+				cancel()
+			}
+			x.deliver(a, attempt{})
+		}
+	}()
+	resp, err = g.next.RoundTrip(out)
 	if stop != nil {
 		stop()
 	}
@@ -334,8 +353,15 @@ func (x *exchange) send(ctx context.Context) error {
 		// policy sees its deadline as the reason (a timeout's ErrExceeded).
 		<-ctx.Done()
 	}
-	var ret error
-	var status *StatusError
+	ret, status := g.classify(resp, err)
+	delivered = true
+	x.deliver(a, attempt{resp: resp, err: err, cancel: cancel, status: status, ret: ret, ok: ret == nil, live: ctx.Err() == nil})
+	return ret
+}
+
+// classify returns what fn returns for an attempt's outcome, and the
+// response's *StatusError if it was classified as a failure.
+func (g *guard) classify(resp *http.Response, err error) (ret error, status *StatusError) {
 	switch {
 	case err == nil && g.isFailure(resp, nil):
 		status = &StatusError{StatusCode: resp.StatusCode}
@@ -347,8 +373,7 @@ func (x *exchange) send(ctx context.Context) error {
 	case err != nil && g.isFailure(nil, err):
 		ret = err
 	}
-	x.deliver(a, attempt{resp: resp, err: err, cancel: cancel, status: status, ret: ret, ok: ret == nil, live: ctx.Err() == nil})
-	return ret
+	return ret, status
 }
 
 // begin records a new attempt, and reports whether it is not the first.

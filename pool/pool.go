@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/watertight-go/watertight/internal/monotime"
+	"github.com/watertight-go/watertight/internal/orphan"
 	"github.com/watertight-go/watertight/internal/rejection"
 	"github.com/watertight-go/watertight/poolwait"
 )
@@ -461,5 +462,7 @@ func (p *Pool) taskPanicked(slot *workerSlot, t task, value any) {
 		t.job.finish(nil, pe, goexit)
 		return
 	}
-	p.onPanic(PanicEvent{Name: p.name, Value: value, Stack: stack, Goexit: goexit})
+	// The worker has no caller to panic to: a panic in OnPanic is logged,
+	// and the worker goes on.
+	orphan.Call("pool: OnPanic", p.name, p.onPanic, PanicEvent{Name: p.name, Value: value, Stack: stack, Goexit: goexit})
 }

@@ -1,6 +1,7 @@
 package retry
 
 import (
+	"math"
 	"math/rand/v2"
 	"time"
 
@@ -37,10 +38,15 @@ func (j *fullJitter) Reset() { j.next.Reset() }
 
 // hintDelay is a Retry-After hint plus up to 10% of it at random, so that
 // a fleet told to come back in 30 s does not come back in the same
-// millisecond.
+// millisecond. It saturates instead of overflowing: a hint near the
+// largest Duration stays the largest (and MaxDelay caps it after).
 func hintDelay(hint time.Duration) time.Duration {
 	if hint <= 0 {
 		return 0
 	}
-	return hint + rand.N(hint/10+1)
+	jitter := rand.N(hint/10 + 1)
+	if hint > math.MaxInt64-jitter {
+		return math.MaxInt64
+	}
+	return hint + jitter
 }

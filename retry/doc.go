@@ -46,10 +46,11 @@
 // When a retryable error is not retried to success — MaxAttempts 1
 // included — Do returns an *Error with the last attempt's error, the
 // number of attempts and the Reason: ReasonAttempts (MaxAttempts made, or
-// the BackOff said stop), ReasonBudget (the budget refused) or
-// ReasonDeadline (no time left for the wait, or the ctx ended during it).
-// errors.Is finds both the last error and the reason's sentinel
-// (ErrAttempts, ErrBudget, ErrDeadline). A refusal by the budget or the
+// the BackOff said stop), ReasonBudget (the budget refused),
+// ReasonDeadline (no time left for the wait, or the ctx ended during it)
+// or ReasonRetryAfter (the error's hint asked for a longer wait than
+// MaxDelay or the time left). errors.Is finds both the last error and the
+// reason's sentinel (ErrAttempts, ErrBudget, ErrDeadline, ErrRetryAfter). A refusal by the budget or the
 // deadline never discards the last error, and a ctx that ends during a
 // wait returns at once with it, not a bare ctx.Err().
 //
@@ -60,9 +61,12 @@
 // error carries a hint (watertight.RetryAfter: a 429's or 503's
 // Retry-After through httpguard, an open breaker's time left), that hint
 // plus up to 10% at random, so that a fleet told to come back in 30 s does
-// not come back in the same millisecond; either is capped at MaxDelay.
-// Do never starts a wait that would end past the ctx's deadline: it
-// returns at once, with ReasonDeadline.
+// not come back in the same millisecond; either is capped at MaxDelay. A
+// hint longer than MaxDelay, or than the time left before the ctx's
+// deadline, ends the retries at once with ReasonRetryAfter: an attempt
+// sooner than the dependency asked would only be refused again. Do never
+// starts a wait that would end past the ctx's deadline: it returns at
+// once, with ReasonDeadline.
 //
 // # Budget
 //

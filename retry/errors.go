@@ -18,6 +18,11 @@ const (
 	// ReasonDeadline: the wait before the retry would end past the ctx's
 	// deadline, or the ctx ended during the wait.
 	ReasonDeadline
+	// ReasonRetryAfter: the dependency asked for a wait (a Retry-After, a
+	// pushback, an open breaker's time left) longer than MaxDelay or than
+	// the time left before the ctx's deadline. Retrying sooner than it
+	// asked would only be refused again.
+	ReasonRetryAfter
 )
 
 // The sentinels of the reasons: an *Error matches (errors.Is) the one of
@@ -26,13 +31,15 @@ var (
 	ErrAttempts = errors.New("retry: attempts exhausted")
 	ErrBudget   = errors.New("retry: retry budget exhausted")
 	ErrDeadline = errors.New("retry: no time left for another attempt")
+	// ErrRetryAfter is ReasonRetryAfter's sentinel.
+	ErrRetryAfter = errors.New("retry: the dependency asked for a longer wait than the retry may make")
 
 	errNilFunc    = errors.New("retry: Do called with a nil fn")
 	errNilRetry   = errors.New("retry: Do called on a nil *Retry")
 	errNotCreated = errors.New("retry: Retry not created with New")
 )
 
-// String returns "attempts", "budget" or "deadline".
+// String returns "attempts", "budget", "deadline" or "retry_after".
 func (r Reason) String() string {
 	switch r {
 	case ReasonAttempts:
@@ -41,6 +48,8 @@ func (r Reason) String() string {
 		return "budget"
 	case ReasonDeadline:
 		return "deadline"
+	case ReasonRetryAfter:
+		return "retry_after"
 	}
 	return "Reason(" + strconv.Itoa(int(r)) + ")"
 }
@@ -51,6 +60,8 @@ func (r Reason) sentinel() error {
 		return ErrBudget
 	case ReasonDeadline:
 		return ErrDeadline
+	case ReasonRetryAfter:
+		return ErrRetryAfter
 	}
 	return ErrAttempts
 }

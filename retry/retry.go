@@ -31,6 +31,7 @@ type Retry struct {
 	calls                                        stripe.Counter
 	retries, recovered                           atomic.Uint64
 	gaveUpAttempts, gaveUpBudget, gaveUpDeadline atomic.Uint64
+	gaveUpRetryAfter                             atomic.Uint64
 	waited                                       poolwait.Recorder
 }
 
@@ -112,6 +113,10 @@ func (r *Retry) again(ctx context.Context, fn func(context.Context) error, err e
 		switch {
 		case hinted && delay < 0:
 			return err // the server said not to retry (gRPC's negative pushback)
+		case hinted && (delay > r.maxDelay || !timeLeftFor(ctx, delay)):
+			// It asked for longer than we may wait: an attempt sooner than
+			// it asked would only be refused again.
+			return r.giveUp(ReasonRetryAfter, attempts, err)
 		case hinted:
 			delay = hintDelay(delay)
 		default:
@@ -125,7 +130,7 @@ func (r *Retry) again(ctx context.Context, fn func(context.Context) error, err e
 			}
 		}
 		delay = max(0, min(delay, r.maxDelay))
-		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) <= delay {
+		if !timeLeftFor(ctx, delay) {
 			return r.giveUp(ReasonDeadline, attempts, err) // the wait would end past it: not even started
 		}
 		if !r.budget.TryWithdraw() {
@@ -157,6 +162,12 @@ func (r *Retry) again(ctx context.Context, fn func(context.Context) error, err e
 			return nil
 		}
 	}
+}
+
+// timeLeftFor reports whether a wait of d ends before ctx's deadline.
+func timeLeftFor(ctx context.Context, d time.Duration) bool {
+	deadline, ok := ctx.Deadline()
+	return !ok || time.Until(deadline) > d
 }
 
 // stops reports whether err ends the call without a retry, and what Do
@@ -195,6 +206,8 @@ func (r *Retry) giveUp(reason Reason, attempts int, err error) error {
 		r.gaveUpBudget.Add(1)
 	case ReasonDeadline:
 		r.gaveUpDeadline.Add(1)
+	case ReasonRetryAfter:
+		r.gaveUpRetryAfter.Add(1)
 	}
 	return &Error{Name: r.name, Attempts: attempts, Reason: reason, Err: err}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -134,11 +135,31 @@ func TestSpecification(t *testing.T) {
 			check:    func(t *testing.T, err error) { assert.Same(t, permanentCause, err) },
 		},
 		{
-			name:     "a hint is followed, capped at MaxDelay",
+			name:     "a hint is followed, its jitter capped at MaxDelay",
 			cfg:      retry.Config{MaxDelay: time.Second},
-			errs:     []error{hinted{30 * time.Second}},
+			errs:     []error{hinted{time.Second}},
 			attempts: []time.Duration{0, time.Second},
 			check:    func(t *testing.T, err error) { assert.NoError(t, err) },
+		},
+		{
+			name:     "a hint longer than MaxDelay ends the retries with the last error",
+			cfg:      retry.Config{MaxDelay: 10 * time.Second},
+			errs:     []error{hinted{time.Hour}},
+			attempts: []time.Duration{0},
+			check: func(t *testing.T, err error) {
+				assert.ErrorIs(t, err, retry.ErrRetryAfter)
+				var re *retry.Error
+				require.ErrorAs(t, err, &re)
+				assert.Equal(t, retry.ReasonRetryAfter, re.Reason)
+				assert.Equal(t, hinted{time.Hour}, re.Err)
+			},
+		},
+		{
+			name:     "a hint at the largest Duration does not overflow into retrying at once",
+			cfg:      retry.Config{MaxDelay: 10 * time.Second},
+			errs:     []error{hinted{math.MaxInt64}},
+			attempts: []time.Duration{0},
+			check:    func(t *testing.T, err error) { assert.ErrorIs(t, err, retry.ErrRetryAfter) },
 		},
 		{
 			name:     "a negative hint means do not retry",
@@ -179,6 +200,28 @@ type hinted struct{ after time.Duration }
 
 func (h hinted) Error() string                 { return fmt.Sprintf("busy, come back in %v", h.after) }
 func (h hinted) RetryAfterHint() time.Duration { return h.after }
+
+// A hint longer than the time left before the deadline ends the retries at
+// once (ReasonRetryAfter), and so does one longer than MaxDelay; one near
+// the largest Duration too, which with its jitter used to overflow into a
+// retry at once.
+func TestHintsLongerThanTheRetryMayWait(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := retry.MustNew(retry.Config{Budget: generous()})
+		ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
+		defer cancel()
+		s := &script{errs: []error{hinted{3 * time.Second}}}
+		err := r.Do(ctx, s.fn)
+		assert.ErrorIs(t, err, retry.ErrRetryAfter)
+		assert.Equal(t, []time.Duration{0}, s.at, "no retry: the server asked for more than the time left")
+		for _, h := range []time.Duration{math.MaxInt64, math.MaxInt64 - 1, math.MaxInt64 / 10 * 9} {
+			s := &script{errs: []error{hinted{h}}}
+			assert.ErrorIs(t, r.Do(t.Context(), s.fn), retry.ErrRetryAfter, "hint %v", h)
+			assert.Len(t, s.at, 1)
+		}
+		assert.Equal(t, uint64(4), r.Stats().GaveUp.RetryAfter)
+	})
+}
 
 // A hint is followed with up to 10% of jitter, so that a fleet does not
 // come back in step.
@@ -398,4 +441,15 @@ func TestPanicIsNotRetried(t *testing.T) {
 		})
 	})
 	assert.Equal(t, 2, calls)
+}
+
+// A Budget that is the zero value is the default one (budget's zero value
+// is ready, as New(Config{})'s), not one that refuses every retry.
+func TestAZeroBudgetIsTheDefaultOne(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := retry.MustNew(retry.Config{Budget: new(budget.Budget), Backoff: constant(time.Millisecond)})
+		s := &script{errs: []error{errDown}}
+		require.NoError(t, r.Do(t.Context(), s.fn))
+		assert.Len(t, s.at, 2)
+	})
 }

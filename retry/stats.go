@@ -16,7 +16,7 @@ type Stats struct {
 
 // GaveUp counts the calls that returned an *Error, by Reason.
 type GaveUp struct {
-	Attempts, Budget, Deadline uint64
+	Attempts, Budget, Deadline, RetryAfter uint64
 }
 
 // Stats returns a snapshot. It takes no lock and allocates nothing.
@@ -26,9 +26,10 @@ func (r *Retry) Stats() Stats {
 		Retries:   r.retries.Load(),
 		Recovered: r.recovered.Load(),
 		GaveUp: GaveUp{
-			Attempts: r.gaveUpAttempts.Load(),
-			Budget:   r.gaveUpBudget.Load(),
-			Deadline: r.gaveUpDeadline.Load(),
+			Attempts:   r.gaveUpAttempts.Load(),
+			Budget:     r.gaveUpBudget.Load(),
+			Deadline:   r.gaveUpDeadline.Load(),
+			RetryAfter: r.gaveUpRetryAfter.Load(),
 		},
 		Waited: r.waited.Stats(),
 	}

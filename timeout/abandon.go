@@ -6,6 +6,8 @@ import (
 	"runtime/debug"
 	"sync/atomic"
 	"time"
+
+	"github.com/watertight-go/watertight/internal/orphan"
 )
 
 // errGoexit is returned to a waiting caller when fn called runtime.Goexit in
@@ -130,7 +132,7 @@ func (a *abandonable) late() {
 		defer c.abandoned.Add(-1)
 	}
 	if t.onLate != nil {
-		t.onLate(l)
+		orphan.Call("timeout: OnLate", t.name, t.onLate, l) // no caller to panic to
 	} else {
 		logLatePanic(l)
 	}

@@ -219,7 +219,7 @@ func (a *Adapter) observeOne(o metric.Observer, s any, seen instances.Seen) {
 		o.ObserveInt64(in.retryAttempts, int64(st.Attempts), name)
 		o.ObserveInt64(in.retryRetries, int64(st.Retries), name)
 		o.ObserveInt64(in.retryRecovered, int64(st.Recovered), name)
-		for reason, n := range map[retry.Reason]uint64{retry.ReasonAttempts: st.GaveUp.Attempts, retry.ReasonBudget: st.GaveUp.Budget, retry.ReasonDeadline: st.GaveUp.Deadline} {
+		for reason, n := range map[retry.Reason]uint64{retry.ReasonAttempts: st.GaveUp.Attempts, retry.ReasonBudget: st.GaveUp.Budget, retry.ReasonDeadline: st.GaveUp.Deadline, retry.ReasonRetryAfter: st.GaveUp.RetryAfter} {
 			o.ObserveInt64(in.retryGaveUp, int64(n), named(s.Name(), attribute.String("reason", reason.String())))
 		}
 		a.observeDist(o, in.retryWait, distKey{s, "wait"}, st.Waited, s.Name())

@@ -104,14 +104,16 @@ watertight_retry_attempts_total{name="ledger-writes"} 0
 # TYPE watertight_retry_recovered_total counter
 watertight_retry_recovered_total{name="ledger-reads"} 1
 watertight_retry_recovered_total{name="ledger-writes"} 0
-# HELP watertight_retry_gave_up_total Calls that ended on a retryable error, by reason (attempts, budget, deadline).
+# HELP watertight_retry_gave_up_total Calls that ended on a retryable error, by reason (attempts, budget, deadline, retry_after).
 # TYPE watertight_retry_gave_up_total counter
 watertight_retry_gave_up_total{name="ledger-reads",reason="attempts"} 0
 watertight_retry_gave_up_total{name="ledger-reads",reason="budget"} 0
 watertight_retry_gave_up_total{name="ledger-reads",reason="deadline"} 0
+		watertight_retry_gave_up_total{name="ledger-reads",reason="retry_after"} 0
 watertight_retry_gave_up_total{name="ledger-writes",reason="attempts"} 0
 watertight_retry_gave_up_total{name="ledger-writes",reason="budget"} 0
 watertight_retry_gave_up_total{name="ledger-writes",reason="deadline"} 0
+		watertight_retry_gave_up_total{name="ledger-writes",reason="retry_after"} 0
 # HELP watertight_budget_deposits_total Requests recorded in the retry budget.
 # TYPE watertight_budget_deposits_total counter
 watertight_budget_deposits_total{name="ledger"} 1

@@ -71,7 +71,7 @@ var (
 	retryAttempts  = desc("retry_attempts_total", "Attempts made, the first of each call included.")
 	retryRetries   = desc("retry_retries_total", "Attempts after the first.")
 	retryRecovered = desc("retry_recovered_total", "Calls that succeeded after a retry.")
-	retryGaveUp    = desc("retry_gave_up_total", "Calls that ended on a retryable error, by reason (attempts, budget, deadline).", "reason")
+	retryGaveUp    = desc("retry_gave_up_total", "Calls that ended on a retryable error, by reason (attempts, budget, deadline, retry_after).", "reason")
 	retryWait      = desc("retry_wait_seconds", "How long each wait between attempts lasted.")
 
 	hedgeCalls   = desc("hedge_calls_total", "Calls made through the hedge.")
@@ -218,6 +218,7 @@ func collectRetry(ch chan<- prometheus.Metric, name string, s retry.Stats) {
 	ch <- counter(retryGaveUp, s.GaveUp.Attempts, name, retry.ReasonAttempts.String())
 	ch <- counter(retryGaveUp, s.GaveUp.Budget, name, retry.ReasonBudget.String())
 	ch <- counter(retryGaveUp, s.GaveUp.Deadline, name, retry.ReasonDeadline.String())
+	ch <- counter(retryGaveUp, s.GaveUp.RetryAfter, name, retry.ReasonRetryAfter.String())
 	ch <- histogram(retryWait, s.Waited, name)
 }
 
