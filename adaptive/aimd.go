@@ -2,6 +2,7 @@ package adaptive
 
 import (
 	"fmt"
+	"github.com/watertight-go/watertight/internal/durations"
 	"math"
 	"sync"
 	"time"
@@ -47,14 +48,12 @@ func AIMD(cfg AIMDConfig) (Limit, error) {
 }
 
 func (c AIMDConfig) settings() (AIMDConfig, error) {
-	if err := bounds("AIMDConfig", c.Initial, c.Min, c.Max); err != nil {
+	if err := durations.First(bounds("AIMDConfig", c.Initial, c.Min, c.Max), durations.Check("adaptive", "AIMDConfig.Timeout", c.Timeout)); err != nil {
 		return c, err
 	}
 	switch {
 	case math.IsNaN(c.Backoff) || c.Backoff < 0 || c.Backoff >= 1:
 		return c, fmt.Errorf("adaptive: AIMDConfig.Backoff must be in (0, 1), got %v", c.Backoff)
-	case c.Timeout < 0:
-		return c, fmt.Errorf("adaptive: AIMDConfig.Timeout must be >= 0, got %v", c.Timeout)
 	}
 	c.Initial, c.Min, c.Max = defaults(c.Initial, c.Min, c.Max)
 	if c.Backoff == 0 {
@@ -92,6 +91,8 @@ func bounds(who string, initial, lo, hi int) error {
 		return fmt.Errorf("adaptive: %s.Min must be >= 0, got %d", who, lo)
 	case hi < 0:
 		return fmt.Errorf("adaptive: %s.Max must be >= 0, got %d", who, hi)
+	case hi > MaxLimit || initial > MaxLimit || lo > MaxLimit:
+		return fmt.Errorf("adaptive: %s.Initial, Min and Max must be at most %d, got %d, %d, %d", who, MaxLimit, initial, lo, hi)
 	}
 	i, l, h := defaults(initial, lo, hi)
 	if l > h || i < l || i > h {

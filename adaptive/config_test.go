@@ -29,6 +29,11 @@ func TestBadConfig(t *testing.T) {
 		{second(adaptive.Gradient(adaptive.GradientConfig{Smoothing: 1.5})), "adaptive: GradientConfig.Smoothing must be in (0, 1], got 1.5"},
 		{second(adaptive.Gradient(adaptive.GradientConfig{ProbeInterval: -1})), "adaptive: GradientConfig.ProbeInterval must be >= 0, got -1ns"},
 		{second(adaptive.Gradient(adaptive.GradientConfig{MaxHealthyRTT: -1})), "adaptive: GradientConfig.MaxHealthyRTT must be >= 0, got -1ns"},
+		{second(adaptive.Gradient(adaptive.GradientConfig{MaxHealthyRTT: 10})), "adaptive: GradientConfig.MaxHealthyRTT must be 0 or at least 1ms, got 10ns (a bare number is nanoseconds: write 10 * time.Millisecond)"},
+		{second(adaptive.Gradient(adaptive.GradientConfig{ProbeInterval: math.MaxInt64})), "adaptive: GradientConfig.ProbeInterval must be at most 24h0m0s, got 2562047h47m16.854775807s"},
+		{second(adaptive.Gradient(adaptive.GradientConfig{Max: 1 << 40})), "adaptive: GradientConfig.Initial, Min and Max must be at most 1048575, got 0, 0, 1099511627776"},
+		{second(adaptive.Gradient(adaptive.GradientConfig{QueueSize: 1 << 40})), "adaptive: GradientConfig.QueueSize must be at most 1048575, got 1099511627776"},
+		{second(adaptive.AIMD(adaptive.AIMDConfig{Timeout: 10})), "adaptive: AIMDConfig.Timeout must be 0 or at least 1ms, got 10ns (a bare number is nanoseconds: write 10 * time.Millisecond)"},
 		{second(adaptive.Gradient(adaptive.GradientConfig{Initial: 5, Min: 10})), "adaptive: GradientConfig needs Min <= Initial <= Max, got 10, 5, 1000 (zero fields at their defaults)"},
 	} {
 		assert.EqualError(t, tc.err, tc.want)

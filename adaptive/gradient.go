@@ -2,6 +2,7 @@ package adaptive
 
 import (
 	"fmt"
+	"github.com/watertight-go/watertight/internal/durations"
 	"math"
 	"math/rand/v2"
 	"sync"
@@ -55,7 +56,11 @@ func Gradient(cfg GradientConfig) (Limit, error) {
 }
 
 func (c GradientConfig) settings() (GradientConfig, error) {
-	if err := bounds("GradientConfig", c.Initial, c.Min, c.Max); err != nil {
+	if err := durations.First(
+		bounds("GradientConfig", c.Initial, c.Min, c.Max),
+		durations.Check("adaptive", "GradientConfig.ProbeInterval", c.ProbeInterval),
+		durations.Check("adaptive", "GradientConfig.MaxHealthyRTT", c.MaxHealthyRTT),
+	); err != nil {
 		return c, err
 	}
 	switch {
@@ -65,10 +70,10 @@ func (c GradientConfig) settings() (GradientConfig, error) {
 		return c, fmt.Errorf("adaptive: GradientConfig.QueueSize must be >= 0, got %d", c.QueueSize)
 	case math.IsNaN(c.Smoothing) || c.Smoothing < 0 || c.Smoothing > 1:
 		return c, fmt.Errorf("adaptive: GradientConfig.Smoothing must be in (0, 1], got %v", c.Smoothing)
-	case c.ProbeInterval < 0:
-		return c, fmt.Errorf("adaptive: GradientConfig.ProbeInterval must be >= 0, got %v", c.ProbeInterval)
-	case c.MaxHealthyRTT < 0:
-		return c, fmt.Errorf("adaptive: GradientConfig.MaxHealthyRTT must be >= 0, got %v", c.MaxHealthyRTT)
+	case c.ProbeInterval > MaxProbeInterval:
+		return c, fmt.Errorf("adaptive: GradientConfig.ProbeInterval must be at most %v, got %v", MaxProbeInterval, c.ProbeInterval)
+	case c.QueueSize > MaxLimit:
+		return c, fmt.Errorf("adaptive: GradientConfig.QueueSize must be at most %d, got %d", MaxLimit, c.QueueSize)
 	}
 	c.Initial, c.Min, c.Max = defaults(c.Initial, c.Min, c.Max)
 	if c.Tolerance == 0 {

@@ -36,4 +36,9 @@ const (
 	// DefaultMax bounds the limit; a bulkhead's MaxConcurrent bounds it
 	// again.
 	DefaultMax = 1000
+	// MaxLimit bounds Initial, Min, Max and GradientConfig.QueueSize: a
+	// bulkhead's largest limit.
+	MaxLimit = 1<<20 - 1
+	// MaxProbeInterval bounds GradientConfig.ProbeInterval: a day.
+	MaxProbeInterval = 24 * time.Hour
 )

@@ -1,6 +1,7 @@
 package breaker_test
 
 import (
+	"fmt"
 	"context"
 	"errors"
 	"math"
@@ -447,7 +448,14 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		{breaker.Config{SlowCallRate: 0.5}, "breaker: Config.SlowCallRate (0.5) is set without Config.SlowCall"},
 		{breaker.Config{HalfOpenCalls: -1}, "breaker: Config.HalfOpenCalls must be >= 0, got -1"},
 		{breaker.Config{HalfOpenTimeout: -1}, "breaker: Config.HalfOpenTimeout must be >= 0, got -1ns"},
-		{breaker.Config{Window: 10}, "breaker: Config.Window must be 0 or at least 1ms, got 10ns (a bare number is nanoseconds: write 10 * time.Second)"},
+		{breaker.Config{Window: 10}, "breaker: Config.Window must be 0 or at least 1ms, got 10ns (a bare number is nanoseconds: write 10 * time.Millisecond)"},
+		{breaker.Config{SlowCall: 10}, "breaker: Config.SlowCall must be 0 or at least 1ms, got 10ns (a bare number is nanoseconds: write 10 * time.Millisecond)"},
+		{breaker.Config{HalfOpenTimeout: 500 * time.Microsecond}, "breaker: Config.HalfOpenTimeout must be 0 or at least 1ms, got 500µs"},
+		{breaker.Config{WindowCalls: math.MaxInt}, fmt.Sprintf("breaker: Config.WindowCalls must be <= 1048576, got %d", math.MaxInt)},
+		{breaker.Config{WindowCalls: 1 << 40}, "breaker: Config.WindowCalls must be <= 1048576, got 1099511627776"},
+		{breaker.Config{WindowCalls: 1 << 62}, "breaker: Config.WindowCalls must be <= 1048576, got 4611686018427387904"},
+		{breaker.Config{MinCalls: math.MaxInt}, fmt.Sprintf("breaker: Config.MinCalls must be <= 1048576, got %d", math.MaxInt)},
+		{breaker.Config{HalfOpenCalls: 1 << 30}, "breaker: Config.HalfOpenCalls must be <= 10000, got 1073741824"},
 		{breaker.Config{FailureRate: math.NaN()}, "breaker: Config.FailureRate must be in (0, 1], got NaN"},
 	} {
 		b, err := breaker.New(tc.cfg)

@@ -2,6 +2,7 @@ package breaker
 
 import (
 	"fmt"
+	"github.com/watertight-go/watertight/internal/durations"
 	"math"
 	"time"
 
@@ -37,6 +38,17 @@ const (
 	DefaultOpenMax = 5 * time.Minute
 )
 
+// Largest accepted sizes.
+const (
+	// MaxWindowCalls bounds WindowCalls (and MinCalls): a count window
+	// keeps 4 bytes per call, so the largest takes 4 MiB. A window that
+	// long reacts to an outage after a million calls: use a time window.
+	MaxWindowCalls = 1 << 20
+	// MaxHalfOpenCalls bounds HalfOpenCalls: more probes than this is no
+	// longer probing.
+	MaxHalfOpenCalls = 10_000
+)
+
 // timeBuckets is how many buckets a time window is split into: calls leave
 // the window a tenth of it at a time.
 const timeBuckets = 10
@@ -49,7 +61,8 @@ type Config struct {
 	Name string
 
 	// WindowCalls, if > 0, makes the window count-based: the last
-	// WindowCalls calls. Zero: the window is time-based (see Window).
+	// WindowCalls calls, at most MaxWindowCalls. Zero: the window is
+	// time-based (see Window).
 	WindowCalls int
 
 	// Window is the length of a time-based window, kept in 10 buckets:
@@ -87,7 +100,7 @@ type Config struct {
 	OpenBackoff backoff.BackOff
 
 	// HalfOpenCalls is how many probes a half-open breaker lets through
-	// before it decides. Zero: 5.
+	// before it decides, at most MaxHalfOpenCalls. Zero: 5.
 	HalfOpenCalls int
 
 	// HalfOpenTimeout bounds the wait for the probes, from the first one
@@ -128,31 +141,36 @@ func (c Config) settings() (settings, error) {
 	bad := func(field string, v any, rule string) (settings, error) {
 		return settings{}, fmt.Errorf("breaker: Config.%s must be %s, got %v", field, rule, v)
 	}
+	if err := durations.First(
+		durations.Check("breaker", "Config.Window", c.Window),
+		durations.Check("breaker", "Config.SlowCall", c.SlowCall),
+		durations.Check("breaker", "Config.HalfOpenTimeout", c.HalfOpenTimeout),
+	); err != nil {
+		return settings{}, err
+	}
 	switch {
 	case c.WindowCalls < 0:
 		return bad("WindowCalls", c.WindowCalls, ">= 0")
-	case c.Window < 0:
-		return bad("Window", c.Window, ">= 0")
-	case c.Window > 0 && c.Window < time.Millisecond:
-		return settings{}, fmt.Errorf("breaker: Config.Window must be 0 or at least 1ms, got %v (a bare number is nanoseconds: write 10 * time.Second)", c.Window)
+	case c.WindowCalls > MaxWindowCalls:
+		return bad("WindowCalls", c.WindowCalls, fmt.Sprintf("<= %d", MaxWindowCalls))
 	case c.WindowCalls > 0 && c.Window > 0:
 		return settings{}, fmt.Errorf("breaker: Config.WindowCalls (%d) and Config.Window (%v) are both set; choose a count or a time window", c.WindowCalls, c.Window)
 	case c.MinCalls < 0:
 		return bad("MinCalls", c.MinCalls, ">= 0")
+	case c.MinCalls > MaxWindowCalls:
+		return bad("MinCalls", c.MinCalls, fmt.Sprintf("<= %d", MaxWindowCalls))
 	case c.WindowCalls > 0 && c.MinCalls > c.WindowCalls:
 		return settings{}, fmt.Errorf("breaker: Config.MinCalls (%d) must be <= Config.WindowCalls (%d), or the window never trips", c.MinCalls, c.WindowCalls)
 	case !validRate(c.FailureRate):
 		return bad("FailureRate", c.FailureRate, "in (0, 1]")
-	case c.SlowCall < 0:
-		return bad("SlowCall", c.SlowCall, ">= 0")
 	case !validRate(c.SlowCallRate):
 		return bad("SlowCallRate", c.SlowCallRate, "in (0, 1]")
 	case c.SlowCallRate != 0 && c.SlowCall == 0:
 		return settings{}, fmt.Errorf("breaker: Config.SlowCallRate (%v) is set without Config.SlowCall", c.SlowCallRate)
 	case c.HalfOpenCalls < 0:
 		return bad("HalfOpenCalls", c.HalfOpenCalls, ">= 0")
-	case c.HalfOpenTimeout < 0:
-		return bad("HalfOpenTimeout", c.HalfOpenTimeout, ">= 0")
+	case c.HalfOpenCalls > MaxHalfOpenCalls:
+		return bad("HalfOpenCalls", c.HalfOpenCalls, fmt.Sprintf("<= %d", MaxHalfOpenCalls))
 	}
 	if s.WindowCalls == 0 {
 		if s.Window == 0 {

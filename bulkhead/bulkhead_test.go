@@ -30,6 +30,8 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		{bulkhead.Config{MaxConcurrent: 1, MaxQueue: -1}, "bulkhead: Config.MaxQueue must be >= 0, got -1"},
 		{bulkhead.Config{MaxConcurrent: 1, MaxQueue: bulkhead.MaxQueueLimit + 1}, "bulkhead: Config.MaxQueue must be <= 262143, got 262144"},
 		{bulkhead.Config{MaxConcurrent: 1, MaxWait: -time.Second}, "bulkhead: Config.MaxWait must be >= 0, got -1s"},
+		{bulkhead.Config{MaxConcurrent: 1, MaxQueue: 1, MaxWait: 10}, "bulkhead: Config.MaxWait must be 0 or at least 1ms, got 10ns (a bare number is nanoseconds: write 10 * time.Millisecond)"},
+		{bulkhead.Config{MaxConcurrent: 1, MaxQueue: 1, Queue: bulkhead.CoDel, CoDelTarget: 5}, "bulkhead: Config.CoDelTarget must be 0 or at least 1ms, got 5ns (a bare number is nanoseconds: write 5 * time.Millisecond)"},
 		{bulkhead.Config{MaxConcurrent: 1, MaxWait: time.Second}, "bulkhead: Config.MaxWait is 1s but MaxQueue is 0: no caller can wait; set MaxQueue, or leave MaxWait 0"},
 	} {
 		b, err := bulkhead.New(tc.cfg)

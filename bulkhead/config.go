@@ -2,6 +2,7 @@ package bulkhead
 
 import (
 	"fmt"
+	"github.com/watertight-go/watertight/internal/durations"
 	"time"
 
 	"github.com/watertight-go/watertight/adaptive"
@@ -71,6 +72,9 @@ type Config struct {
 }
 
 func (c Config) validate() error {
+	if err := durations.Check("bulkhead", "Config.MaxWait", c.MaxWait); err != nil {
+		return err
+	}
 	switch {
 	case c.MaxConcurrent <= 0:
 		return fmt.Errorf("bulkhead: Config.MaxConcurrent must be > 0, got %d", c.MaxConcurrent)
@@ -80,8 +84,6 @@ func (c Config) validate() error {
 		return fmt.Errorf("bulkhead: Config.MaxQueue must be >= 0, got %d", c.MaxQueue)
 	case c.MaxQueue > MaxQueueLimit:
 		return fmt.Errorf("bulkhead: Config.MaxQueue must be <= %d, got %d", MaxQueueLimit, c.MaxQueue)
-	case c.MaxWait < 0:
-		return fmt.Errorf("bulkhead: Config.MaxWait must be >= 0, got %v", c.MaxWait)
 	case c.Queue != FIFO && c.Queue != CoDel:
 		return fmt.Errorf("bulkhead: Config.Queue must be FIFO or CoDel, got %v", c.Queue)
 	case codel.Check("bulkhead", c.Queue == CoDel, c.Queue.String(), c.CoDelTarget, c.CoDelInterval) != nil:

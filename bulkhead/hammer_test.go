@@ -159,12 +159,12 @@ func hammer(t *testing.T, b *bulkhead.Bulkhead, maxLimit, maxQueue int, resize b
 }
 
 func TestHammer(t *testing.T) {
-	b := bulkhead.MustNew(bulkhead.Config{MaxConcurrent: 4, MaxQueue: 6, MaxWait: 40 * time.Microsecond})
+	b := bulkhead.MustNew(bulkhead.Config{MaxConcurrent: 4, MaxQueue: 6, MaxWait: time.Millisecond})
 	hammer(t, b, 4, 6, false)
 }
 
 func TestHammerWhileResizing(t *testing.T) {
-	b := bulkhead.MustNew(bulkhead.Config{MaxConcurrent: 3, MaxQueue: 10, MaxWait: 100 * time.Microsecond})
+	b := bulkhead.MustNew(bulkhead.Config{MaxConcurrent: 3, MaxQueue: 10, MaxWait: 2 * time.Millisecond})
 	hammer(t, b, 8, 10, true)
 }
 

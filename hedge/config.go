@@ -2,6 +2,7 @@ package hedge
 
 import (
 	"fmt"
+	"github.com/watertight-go/watertight/internal/durations"
 	"math"
 	"time"
 
@@ -57,9 +58,10 @@ type Config struct {
 }
 
 func (c Config) settings() (Config, error) {
+	if err := durations.Check("hedge", "Config.Delay", c.Delay); err != nil {
+		return c, err
+	}
 	switch {
-	case c.Delay < 0:
-		return c, fmt.Errorf("hedge: Config.Delay must be >= 0, got %v", c.Delay)
 	case math.IsNaN(c.Quantile) || c.Quantile < 0 || c.Quantile >= 1:
 		return c, fmt.Errorf("hedge: Config.Quantile must be in (0, 1), got %v", c.Quantile)
 	case c.Quantile != 0 && c.Delay > 0:

@@ -291,6 +291,7 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		want string
 	}{
 		{hedge.Config{Delay: -1}, "hedge: Config.Delay must be >= 0, got -1ns"},
+		{hedge.Config{Delay: 10}, "hedge: Config.Delay must be 0 or at least 1ms, got 10ns (a bare number is nanoseconds: write 10 * time.Millisecond)"},
 		{hedge.Config{Quantile: 1}, "hedge: Config.Quantile must be in (0, 1), got 1"},
 		{hedge.Config{Quantile: -0.5}, "hedge: Config.Quantile must be in (0, 1), got -0.5"},
 		{hedge.Config{Quantile: 0.9, Delay: time.Second}, "hedge: Config.Quantile (0.9) is set with a fixed Config.Delay (1s); set one of them"},

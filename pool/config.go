@@ -15,7 +15,7 @@ type Config struct {
 	Name string
 
 	// Workers is how many tasks run at once, on that many goroutines
-	// started by New. Required, > 0. Size it to what the dependency the
+	// started by New. Required, 1 to MaxWorkers. Size it to what the dependency the
 	// tasks call can serve.
 	Workers int
 
@@ -50,6 +50,11 @@ type Config struct {
 	OnPanic func(PanicEvent)
 }
 
+// MaxWorkers is the largest Config.Workers: each worker is a goroutine
+// that New starts, and a pool of more than sixteen thousand bounds
+// nothing a dependency can serve.
+const MaxWorkers = 1 << 14
+
 // MaxQueueSize is the largest Config.QueueSize: 16 million tasks, a
 // gigabyte of queue. A queue anywhere near it turns overload into hours of
 // latency; see the package doc on sizing.
@@ -57,8 +62,8 @@ const MaxQueueSize = 1 << 24
 
 func (c Config) validate() error {
 	switch {
-	case c.Workers <= 0:
-		return fmt.Errorf("pool: Config.Workers must be > 0, got %d", c.Workers)
+	case c.Workers <= 0 || c.Workers > MaxWorkers:
+		return fmt.Errorf("pool: Config.Workers must be in 1..%d, got %d", MaxWorkers, c.Workers)
 	case c.QueueSize < 0 || c.QueueSize > MaxQueueSize:
 		return fmt.Errorf("pool: Config.QueueSize must be between 0 and %d, got %d", MaxQueueSize, c.QueueSize)
 	case c.Queue != FIFO && c.Queue != CoDel:

@@ -156,7 +156,7 @@ func ExampleNew() {
 	_, err := pool.New(pool.Config{Name: "mailer", Workers: 0})
 	fmt.Println(err)
 	// Output:
-	// pool: Config.Workers must be > 0, got 0
+	// pool: Config.Workers must be in 1..16384, got 0
 }
 
 // LogPanics sends the panics of fire-and-forget tasks to your logger.

@@ -39,8 +39,10 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		cfg  pool.Config
 		want string
 	}{
-		{pool.Config{}, "pool: Config.Workers must be > 0, got 0"},
-		{pool.Config{Workers: -2}, "pool: Config.Workers must be > 0, got -2"},
+		{pool.Config{}, "pool: Config.Workers must be in 1..16384, got 0"},
+		{pool.Config{Workers: -2}, "pool: Config.Workers must be in 1..16384, got -2"},
+		{pool.Config{Workers: 1_000_000}, "pool: Config.Workers must be in 1..16384, got 1000000"},
+		{pool.Config{Workers: 1, QueueSize: 1, Queue: pool.CoDel, CoDelInterval: 50}, "pool: Config.CoDelInterval must be 0 or at least 1ms, got 50ns (a bare number is nanoseconds: write 50 * time.Millisecond)"},
 		{pool.Config{Workers: 1, QueueSize: -1}, "pool: Config.QueueSize must be between 0 and 16777216, got -1"},
 		{pool.Config{Workers: 1, QueueSize: pool.MaxQueueSize + 1}, "pool: Config.QueueSize must be between 0 and 16777216, got 16777217"},
 	} {

@@ -2,6 +2,7 @@ package retry
 
 import (
 	"fmt"
+	"github.com/watertight-go/watertight/internal/durations"
 	"time"
 
 	"github.com/cenkalti/backoff/v4"
@@ -82,11 +83,12 @@ type Attempt struct {
 }
 
 func (c Config) settings() (Config, error) {
+	if err := durations.Check("retry", "Config.MaxDelay", c.MaxDelay); err != nil {
+		return c, err
+	}
 	switch {
 	case c.MaxAttempts < 0 || c.MaxAttempts > MaxAttemptsLimit:
 		return c, fmt.Errorf("retry: Config.MaxAttempts must be in 0..%d (0: %d), got %d", MaxAttemptsLimit, DefaultMaxAttempts, c.MaxAttempts)
-	case c.MaxDelay < 0:
-		return c, fmt.Errorf("retry: Config.MaxDelay must be >= 0, got %v", c.MaxDelay)
 	case c.Backoff != nil && typednil.Is(c.Backoff()):
 		return c, fmt.Errorf("retry: Config.Backoff returned a nil backoff.BackOff; it must return a new one each call")
 	}

@@ -400,6 +400,7 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		{retry.Config{MaxAttempts: -1}, "retry: Config.MaxAttempts must be in 0..10 (0: 3), got -1"},
 		{retry.Config{MaxAttempts: 11}, "retry: Config.MaxAttempts must be in 0..10 (0: 3), got 11"},
 		{retry.Config{MaxDelay: -time.Second}, "retry: Config.MaxDelay must be >= 0, got -1s"},
+		{retry.Config{MaxDelay: 10}, "retry: Config.MaxDelay must be 0 or at least 1ms, got 10ns (a bare number is nanoseconds: write 10 * time.Millisecond)"},
 		{retry.Config{Backoff: func() backoff.BackOff { return nil }}, "retry: Config.Backoff returned a nil backoff.BackOff; it must return a new one each call"},
 		{retry.Config{Backoff: func() backoff.BackOff { return (*backoff.ExponentialBackOff)(nil) }}, "retry: Config.Backoff returned a nil backoff.BackOff; it must return a new one each call"},
 	} {

@@ -2,6 +2,7 @@ package timeout
 
 import (
 	"fmt"
+	"github.com/watertight-go/watertight/internal/durations"
 	"time"
 )
 
@@ -12,7 +13,8 @@ type Config struct {
 	// Empty: errors say just "timeout".
 	Name string
 
-	// Duration is how long fn may run. Required, > 0. If the caller's ctx
+	// Duration is how long fn may run. Required, at least 1 ms (a bare
+	// number is nanoseconds: 10 is an error, not 10 ns). If the caller's ctx
 	// has an earlier deadline, that one applies (and is the caller's).
 	Duration time.Duration
 
@@ -36,11 +38,13 @@ type Config struct {
 }
 
 func (c Config) validate() error {
-	switch {
-	case c.Duration <= 0:
+	if c.Duration <= 0 {
 		return fmt.Errorf("timeout: Config.Duration must be > 0, got %v", c.Duration)
-	case c.MinRemaining < 0:
-		return fmt.Errorf("timeout: Config.MinRemaining must be >= 0, got %v", c.MinRemaining)
+	}
+	if err := durations.First(durations.Check("timeout", "Config.Duration", c.Duration), durations.Check("timeout", "Config.MinRemaining", c.MinRemaining)); err != nil {
+		return err
+	}
+	switch {
 	case c.OnLate != nil && !c.Abandon:
 		return fmt.Errorf("timeout: Config.OnLate is set but Config.Abandon is false: only abandoned calls are late")
 	}

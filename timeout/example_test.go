@@ -107,7 +107,7 @@ func ExampleDo() {
 	fmt.Println(timeout.Do(context.Background(), 0, func(context.Context) error { return nil }))
 	// Output:
 	// true
-	// timeout: Do: d must be > 0, got 0s
+	// timeout: Do: d must be at least 1ms, got 0s
 }
 
 // LogLate reports what abandoned calls did after their caller left.

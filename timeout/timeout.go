@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/watertight-go/watertight/internal/durations"
 	"log/slog"
 	"sync/atomic"
 	"time"
@@ -70,11 +71,11 @@ func (t *Timeout) Do(ctx context.Context, fn func(context.Context) error) error 
 }
 
 // Do runs fn under a cooperative timeout of d, like (*Timeout).Do with a
-// Timeout of Duration d that keeps no statistics. d <= 0 is an error, and fn
-// is not called.
+// Timeout of Duration d that keeps no statistics. d under 1 ms is an
+// error, as in Config.Duration, and fn is not called.
 func Do(ctx context.Context, d time.Duration, fn func(context.Context) error) error {
-	if d <= 0 {
-		return fmt.Errorf("timeout: Do: d must be > 0, got %v", d)
+	if d <= 0 || d < durations.Min {
+		return fmt.Errorf("timeout: Do: d must be at least 1ms, got %v", d)
 	}
 	return bare.run(ctx, d, fn)
 }

@@ -37,6 +37,8 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		{timeout.Config{}, "timeout: Config.Duration must be > 0, got 0s"},
 		{timeout.Config{Duration: -time.Second}, "timeout: Config.Duration must be > 0, got -1s"},
 		{timeout.Config{Duration: time.Second, MinRemaining: -1}, "timeout: Config.MinRemaining must be >= 0, got -1ns"},
+		{timeout.Config{Duration: 10}, "timeout: Config.Duration must be 0 or at least 1ms, got 10ns (a bare number is nanoseconds: write 10 * time.Millisecond)"},
+		{timeout.Config{Duration: 900 * time.Microsecond}, "timeout: Config.Duration must be 0 or at least 1ms, got 900µs"},
 		{timeout.Config{Duration: time.Second, OnLate: func(timeout.Late) {}}, "timeout: Config.OnLate is set but Config.Abandon is false: only abandoned calls are late"},
 	} {
 		to, err := timeout.New(tc.cfg)
@@ -49,7 +51,7 @@ func TestNewRejectsBadConfig(t *testing.T) {
 func TestPackageDoRejectsNonPositiveDurationWithoutCallingFn(t *testing.T) {
 	for _, d := range []time.Duration{0, -time.Millisecond} {
 		err := timeout.Do(t.Context(), d, func(context.Context) error { t.Error("fn called"); return nil })
-		assert.EqualError(t, err, fmt.Sprintf("timeout: Do: d must be > 0, got %v", d))
+		assert.EqualError(t, err, fmt.Sprintf("timeout: Do: d must be at least 1ms, got %v", d))
 	}
 }
 

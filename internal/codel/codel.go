@@ -4,6 +4,7 @@ package codel
 
 import (
 	"fmt"
+	"github.com/watertight-go/watertight/internal/durations"
 	"strconv"
 	"time"
 )
@@ -27,16 +28,15 @@ func Settings(target, interval time.Duration) (time.Duration, time.Duration) {
 }
 
 // Check returns an error, prefixed with pkg, for CoDel fields that do not
-// fit: set without CoDel, negative, or a target not under the interval.
+// fit: set without CoDel, negative or under a millisecond (see
+// internal/durations), or a target not under the interval.
 // queue is the discipline's name, for the message.
 func Check(pkg string, isCoDel bool, queue string, target, interval time.Duration) error {
-	switch {
-	case !isCoDel && (target != 0 || interval != 0):
+	if !isCoDel && (target != 0 || interval != 0) {
 		return fmt.Errorf("%s: Config.CoDelTarget (%v) and CoDelInterval (%v) are set but Config.Queue is %s; set Queue: CoDel", pkg, target, interval, queue)
-	case target < 0:
-		return fmt.Errorf("%s: Config.CoDelTarget must be >= 0, got %v", pkg, target)
-	case interval < 0:
-		return fmt.Errorf("%s: Config.CoDelInterval must be >= 0, got %v", pkg, interval)
+	}
+	if err := durations.First(durations.Check(pkg, "Config.CoDelTarget", target), durations.Check(pkg, "Config.CoDelInterval", interval)); err != nil {
+		return err
 	}
 	if t, i := Settings(target, interval); isCoDel && t >= i {
 		return fmt.Errorf("%s: Config.CoDelTarget (%v) must be less than Config.CoDelInterval (%v)", pkg, t, i)
