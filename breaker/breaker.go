@@ -3,6 +3,7 @@ package breaker
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/watertight-go/watertight"
 	"github.com/watertight-go/watertight/internal/monotime"
+	"github.com/watertight-go/watertight/internal/owned"
 	"github.com/watertight-go/watertight/internal/rejection"
 )
 
@@ -55,6 +57,9 @@ func New(cfg Config) (*Breaker, error) {
 		return nil, err
 	}
 	b := &Breaker{s: s, halfOpenFull: rejection.Name(errHalfOpenFull, cfg.Name), stripes: new(stripes)}
+	if cfg.OpenBackoff != nil && !owned.Claim(cfg.OpenBackoff, b) {
+		return nil, fmt.Errorf("breaker: Config.OpenBackoff (%T %p) is already another breaker's: a BackOff is not safe for concurrent use; give each breaker its own", cfg.OpenBackoff, cfg.OpenBackoff)
+	}
 	b.cur.Store(b.newClosed())
 	return b, nil
 }

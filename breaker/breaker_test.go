@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"runtime"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
@@ -564,3 +565,47 @@ type panicking struct{}
 
 func (panicking) NextBackOff() time.Duration { panic("backoff") }
 func (panicking) Reset()                     {}
+
+// One BackOff given to two breakers is an error: it is not safe for
+// concurrent use. A stateless one (a pointer to a zero-size value) may be
+// shared.
+func TestAnOpenBackoffIsOneBreakers(t *testing.T) {
+	bo := steady()
+	a, err := breaker.New(breaker.Config{OpenBackoff: bo})
+	require.NoError(t, err)
+	_, err = breaker.New(breaker.Config{Name: "second", OpenBackoff: bo})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "breaker: Config.OpenBackoff (*backoff.ExponentialBackOff")
+	assert.Contains(t, err.Error(), "is already another breaker's")
+	runtime.KeepAlive(a)
+	for range 2 {
+		_, err = breaker.New(breaker.Config{OpenBackoff: &backoff.ZeroBackOff{}})
+		require.NoError(t, err)
+	}
+}
+
+// The default open periods: never under DefaultOpenMin, each longer than
+// the one before until they reach 4 min, then between 4 and 5 min, never
+// over DefaultOpenMax.
+func TestDefaultOpenPeriodsOnlyLengthen(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		for range 20 {
+			b := breaker.MustNew(breaker.Config{WindowCalls: 1, HalfOpenCalls: 1})
+			run(b, 1, errDown, 0)
+			var prev time.Duration
+			for i := range 20 {
+				p := b.Stats().OpenPeriod
+				require.GreaterOrEqual(t, p, breaker.DefaultOpenMin)
+				require.LessOrEqual(t, p, breaker.DefaultOpenMax)
+				if prev < 4*time.Minute {
+					require.Greater(t, p, prev, "period %d", i)
+				} else {
+					require.GreaterOrEqual(t, p, 4*time.Minute)
+				}
+				prev = p
+				elapse(p)
+				run(b, 1, errDown, 0) // the probe fails: open again
+			}
+		}
+	})
+}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"github.com/watertight-go/watertight/internal/durations"
 	"math"
+	"math/rand/v2"
 	"time"
 
 	"github.com/cenkalti/backoff/v4"
@@ -32,8 +33,12 @@ const (
 	// the circuit.
 	DefaultHalfOpenCalls = 5
 	// DefaultOpenMin and DefaultOpenMax bound the default open periods: an
-	// exponential backoff with jitter from 5 s, growing after every failed
-	// half-open, up to 5 min.
+	// exponential backoff from 5 s, ×1.5 after every failed half-open,
+	// with up to 25% added at random, so that a fleet of clients does not
+	// probe a recovering dependency in step. The jitter only lengthens:
+	// no period is under DefaultOpenMin, each is longer than the one
+	// before until the growth reaches 4 min, and from then on each is
+	// between 4 and 5 min.
 	DefaultOpenMin = 5 * time.Second
 	DefaultOpenMax = 5 * time.Minute
 )
@@ -95,8 +100,10 @@ type Config struct {
 	// NextBackOff when the circuit opens from closed, NextBackOff again for
 	// every open period after a failed half-open. backoff.Stop keeps the
 	// longest period used so far (5 min if there is none). It is called
-	// only under the breaker's lock; do not share one between breakers.
-	// Nil: exponential from 5 s to 5 min with jitter, never stopping.
+	// only under the breaker's lock; one given to two breakers is an error
+	// (a BackOff is not safe for concurrent use). Nil: exponential from
+	// 5 s, ×1.5, with up to 25% more at random, to 5 min, never stopping
+	// (see DefaultOpenMin).
 	OpenBackoff backoff.BackOff
 
 	// HalfOpenCalls is how many probes a half-open breaker lets through
@@ -195,16 +202,43 @@ func (c Config) settings() (settings, error) {
 		s.HalfOpenCalls = DefaultHalfOpenCalls
 	}
 	if s.OpenBackoff == nil {
-		s.OpenBackoff = backoff.NewExponentialBackOff(
-			backoff.WithInitialInterval(DefaultOpenMin),
-			backoff.WithMaxInterval(DefaultOpenMax),
-			backoff.WithMaxElapsedTime(0),
-		)
+		s.OpenBackoff = defaultOpenBackoff()
 	}
 	s.minCalls = int64(s.MinCalls)
 	s.halfOpenCalls = int64(s.HalfOpenCalls)
 	return s, nil
 }
+
+// openJitter is the most the default open period is lengthened at random:
+// a quarter of it. It is under the growth of 1.5 per step, so that every
+// period is longer than the one before until the growth stops.
+const openJitter = 0.25
+
+// defaultOpenBackoff is cenkalti/backoff's exponential schedule without
+// its own randomisation (which shortens as often as it lengthens), with
+// the jitter added on top.
+func defaultOpenBackoff() backoff.BackOff {
+	return &lengthened{next: backoff.NewExponentialBackOff(
+		backoff.WithInitialInterval(DefaultOpenMin),
+		backoff.WithMultiplier(1.5),
+		backoff.WithRandomizationFactor(0),
+		backoff.WithMaxInterval(time.Duration(float64(DefaultOpenMax)/(1+openJitter))),
+		backoff.WithMaxElapsedTime(0),
+	)}
+}
+
+// lengthened adds up to openJitter of each period at random.
+type lengthened struct{ next backoff.BackOff }
+
+func (l *lengthened) NextBackOff() time.Duration {
+	d := l.next.NextBackOff()
+	if d <= 0 {
+		return d
+	}
+	return d + rand.N(time.Duration(float64(d)*openJitter)+1)
+}
+
+func (l *lengthened) Reset() { l.next.Reset() }
 
 // validRate accepts 0 (the default) and (0, 1]; NaN is rejected.
 func validRate(r float64) bool { return r == 0 || (r > 0 && r <= 1 && !math.IsNaN(r)) }

@@ -25,7 +25,8 @@
 //
 // Open refuses every call with an *OpenError that carries RetryAfter, for
 // an open period that OpenBackoff decides: reset when the circuit opens
-// from closed, the next (longer) step each time a half-open fails.
+// from closed, the next step each time a half-open fails (with the
+// default, a longer one, until it reaches 4 to 5 min).
 //
 // Half-open lets HalfOpenCalls probes through and refuses the rest with
 // ErrHalfOpenFull. When every probe has reported, the breaker closes (with
@@ -41,8 +42,10 @@
 // The zero Config is a working breaker: a 10 s time window, 50% failure
 // rate, at least 20 calls (so one failure out of one call never opens the
 // circuit), 5 probes (so one lucky call does not close it), and open
-// periods from 5 s growing exponentially with jitter to 5 min (so that a
-// fleet of clients does not probe a recovering dependency in lockstep).
+// periods from 5 s growing by half with each failed half-open, each
+// lengthened by up to a quarter at random (so that a fleet of clients does
+// not probe a recovering dependency in lockstep, and no period is shorter
+// than 5 s or than the one before), to between 4 and 5 min.
 //
 // # What counts as a failure
 //

@@ -10,6 +10,7 @@ import (
 
 	"github.com/watertight-go/watertight/adaptive"
 	"github.com/watertight-go/watertight/internal/monotime"
+	"github.com/watertight-go/watertight/internal/owned"
 	"github.com/watertight-go/watertight/internal/rejection"
 	"github.com/watertight-go/watertight/poolwait"
 )
@@ -73,6 +74,9 @@ func New(cfg Config) (*Bulkhead, error) {
 		timedOut: rejection.Name(errWaitTimeout, cfg.Name),
 	}
 	limit := cfg.MaxConcurrent
+	if cfg.Limit != nil && !owned.Claim(cfg.Limit, b) {
+		return nil, fmt.Errorf("bulkhead: Config.Limit (%T %p) is already another bulkhead's: it would mix their calls into one limit; give each bulkhead its own", cfg.Limit, cfg.Limit)
+	}
 	if cfg.Limit != nil {
 		b.adaptive = &adaptiveState{limit: cfg.Limit}
 		b.adaptive.ceiling.Store(int64(cfg.MaxConcurrent))

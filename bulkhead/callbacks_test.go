@@ -1,6 +1,9 @@
 package bulkhead_test
 
 import (
+	"runtime"
+
+	"github.com/watertight-go/watertight/adaptive"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -24,4 +27,18 @@ func TestAPanickingOnLimitChangeGoesUpOnce(t *testing.T) {
 	require.NoError(t, b.SetMaxConcurrent(5))
 	assert.Equal(t, []int{2, 3, 5}, got)
 	assert.Equal(t, 5, b.Stats().MaxConcurrent)
+}
+
+// One adaptive Limit given to two bulkheads is an error: it would mix
+// their calls into one limit.
+func TestALimitIsOneBulkheads(t *testing.T) {
+	l, err := adaptive.Gradient(adaptive.GradientConfig{})
+	require.NoError(t, err)
+	a, err := bulkhead.New(bulkhead.Config{MaxConcurrent: 10, Limit: l})
+	require.NoError(t, err)
+	_, err = bulkhead.New(bulkhead.Config{MaxConcurrent: 10, Limit: l})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "bulkhead: Config.Limit (*adaptive.gradient")
+	assert.Contains(t, err.Error(), "is already another bulkhead's")
+	runtime.KeepAlive(a)
 }

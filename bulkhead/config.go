@@ -54,8 +54,9 @@ type Config struct {
 	// Limit, if set, makes the limit adaptive: it starts at the
 	// algorithm's Initial and follows what Limit.Observe returns for each
 	// finished call, clamped to [1, MaxConcurrent], which becomes the
-	// ceiling (see adaptive.Gradient and adaptive.AIMD). Nil: the limit is
-	// MaxConcurrent.
+	// ceiling (see adaptive.Gradient and adaptive.AIMD). A Limit keeps
+	// the state of one bulkhead's calls: one given to two bulkheads is an
+	// error. Nil: the limit is MaxConcurrent.
 	Limit adaptive.Limit
 
 	// OnLimitChange is called after every change of the limit, by Limit

@@ -3,6 +3,7 @@ package retry
 import (
 	"fmt"
 	"github.com/watertight-go/watertight/internal/durations"
+	"github.com/watertight-go/watertight/internal/owned"
 	"time"
 
 	"github.com/cenkalti/backoff/v4"
@@ -82,6 +83,13 @@ type Attempt struct {
 	Delay   time.Duration // the wait before the retry
 }
 
+// sameEachCall reports whether newBackoff returns one BackOff, shared by
+// every call, rather than a new one each time.
+func sameEachCall(newBackoff func() backoff.BackOff) bool {
+	a, b := newBackoff(), newBackoff()
+	return owned.Shareable(a) && a == b
+}
+
 func (c Config) settings() (Config, error) {
 	if err := durations.Check("retry", "Config.MaxDelay", c.MaxDelay); err != nil {
 		return c, err
@@ -91,6 +99,8 @@ func (c Config) settings() (Config, error) {
 		return c, fmt.Errorf("retry: Config.MaxAttempts must be in 0..%d (0: %d), got %d", MaxAttemptsLimit, DefaultMaxAttempts, c.MaxAttempts)
 	case c.Backoff != nil && typednil.Is(c.Backoff()):
 		return c, fmt.Errorf("retry: Config.Backoff returned a nil backoff.BackOff; it must return a new one each call")
+	case c.Backoff != nil && sameEachCall(c.Backoff):
+		return c, fmt.Errorf("retry: Config.Backoff returned the same backoff.BackOff twice; it must return a new one each call (one is not safe for concurrent use)")
 	}
 	if c.MaxAttempts == 0 {
 		c.MaxAttempts = DefaultMaxAttempts

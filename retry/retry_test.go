@@ -454,3 +454,13 @@ func TestAZeroBudgetIsTheDefaultOne(t *testing.T) {
 		assert.Len(t, s.at, 2)
 	})
 }
+
+// A Backoff func that returns one BackOff for every call is an error: it
+// is not safe for concurrent use. One that holds no state may be.
+func TestABackoffFuncMustReturnANewOne(t *testing.T) {
+	shared := backoff.NewConstantBackOff(time.Millisecond)
+	_, err := retry.New(retry.Config{Backoff: func() backoff.BackOff { return shared }})
+	assert.EqualError(t, err, "retry: Config.Backoff returned the same backoff.BackOff twice; it must return a new one each call (one is not safe for concurrent use)")
+	_, err = retry.New(retry.Config{Backoff: func() backoff.BackOff { return &backoff.ZeroBackOff{} }})
+	assert.NoError(t, err)
+}
