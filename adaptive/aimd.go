@@ -2,10 +2,11 @@ package adaptive
 
 import (
 	"fmt"
-	"github.com/watertight-go/watertight/internal/durations"
 	"math"
 	"sync"
 	"time"
+
+	"github.com/watertight-go/watertight/internal/durations"
 )
 
 // AIMDConfig configures AIMD. The zero value is valid.

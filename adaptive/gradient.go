@@ -2,11 +2,12 @@ package adaptive
 
 import (
 	"fmt"
-	"github.com/watertight-go/watertight/internal/durations"
 	"math"
 	"math/rand/v2"
 	"sync"
 	"time"
+
+	"github.com/watertight-go/watertight/internal/durations"
 )
 
 // GradientConfig configures Gradient. The zero value is valid.

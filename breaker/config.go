@@ -2,12 +2,13 @@ package breaker
 
 import (
 	"fmt"
-	"github.com/watertight-go/watertight/internal/durations"
 	"math"
 	"math/rand/v2"
 	"time"
 
 	"github.com/cenkalti/backoff/v4"
+
+	"github.com/watertight-go/watertight/internal/durations"
 )
 
 // Defaults, and why.

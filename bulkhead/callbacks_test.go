@@ -2,13 +2,12 @@ package bulkhead_test
 
 import (
 	"runtime"
-
-	"github.com/watertight-go/watertight/adaptive"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/watertight-go/watertight/adaptive"
 	"github.com/watertight-go/watertight/bulkhead"
 )
 

@@ -2,11 +2,11 @@ package bulkhead
 
 import (
 	"fmt"
-	"github.com/watertight-go/watertight/internal/durations"
 	"time"
 
 	"github.com/watertight-go/watertight/adaptive"
 	"github.com/watertight-go/watertight/internal/codel"
+	"github.com/watertight-go/watertight/internal/durations"
 )
 
 // Largest accepted values: the in-flight count, the limit and the number of

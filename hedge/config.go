@@ -2,11 +2,11 @@ package hedge
 
 import (
 	"fmt"
-	"github.com/watertight-go/watertight/internal/durations"
 	"math"
 	"time"
 
 	"github.com/watertight-go/watertight/budget"
+	"github.com/watertight-go/watertight/internal/durations"
 	"github.com/watertight-go/watertight/retry"
 )
 

@@ -2,13 +2,13 @@ package retry
 
 import (
 	"fmt"
-	"github.com/watertight-go/watertight/internal/durations"
-	"github.com/watertight-go/watertight/internal/owned"
 	"time"
 
 	"github.com/cenkalti/backoff/v4"
 
 	"github.com/watertight-go/watertight/budget"
+	"github.com/watertight-go/watertight/internal/durations"
+	"github.com/watertight-go/watertight/internal/owned"
 	"github.com/watertight-go/watertight/internal/typednil"
 )
 

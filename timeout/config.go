@@ -2,8 +2,9 @@ package timeout
 
 import (
 	"fmt"
-	"github.com/watertight-go/watertight/internal/durations"
 	"time"
+
+	"github.com/watertight-go/watertight/internal/durations"
 )
 
 // Config configures a Timeout. The zero value is not valid: Duration is

@@ -4,11 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/watertight-go/watertight/internal/durations"
 	"log/slog"
 	"sync/atomic"
 	"time"
 
+	"github.com/watertight-go/watertight/internal/durations"
 	"github.com/watertight-go/watertight/poolwait"
 )
 

@@ -27,11 +27,10 @@ import (
 	"github.com/watertight-go/watertight/breaker"
 	"github.com/watertight-go/watertight/budget"
 	"github.com/watertight-go/watertight/bulkhead"
+	watertightgrpc "github.com/watertight-go/watertight/contrib/grpc"
 	"github.com/watertight-go/watertight/hedge"
 	"github.com/watertight-go/watertight/retry"
 	"github.com/watertight-go/watertight/timeout"
-
-	watertightgrpc "github.com/watertight-go/watertight/contrib/grpc"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }

@@ -23,11 +23,10 @@ import (
 
 	"github.com/watertight-go/watertight"
 	"github.com/watertight-go/watertight/budget"
+	watertightgrpc "github.com/watertight-go/watertight/contrib/grpc"
 	"github.com/watertight-go/watertight/hedge"
 	"github.com/watertight-go/watertight/retry"
 	"github.com/watertight-go/watertight/timeout"
-
-	watertightgrpc "github.com/watertight-go/watertight/contrib/grpc"
 )
 
 // The policies that run attempts at once (a hedge), one after another (a

@@ -15,9 +15,8 @@ import (
 
 	"github.com/watertight-go/watertight"
 	"github.com/watertight-go/watertight/breaker"
-	"github.com/watertight-go/watertight/timeout"
-
 	watertightgrpc "github.com/watertight-go/watertight/contrib/grpc"
+	"github.com/watertight-go/watertight/timeout"
 )
 
 // The caller's error keeps the server's pushback: watertight.RetryAfter

@@ -11,9 +11,8 @@ import (
 	"time"
 
 	"github.com/cenkalti/backoff/v4"
-	"github.com/prometheus/client_golang/prometheus/testutil"
-
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -21,13 +20,12 @@ import (
 	"github.com/watertight-go/watertight/breaker"
 	"github.com/watertight-go/watertight/budget"
 	"github.com/watertight-go/watertight/bulkhead"
+	watertightprom "github.com/watertight-go/watertight/contrib/prometheus"
 	"github.com/watertight-go/watertight/hedge"
 	"github.com/watertight-go/watertight/httpguard"
 	"github.com/watertight-go/watertight/pool"
 	"github.com/watertight-go/watertight/retry"
 	"github.com/watertight-go/watertight/timeout"
-
-	watertightprom "github.com/watertight-go/watertight/contrib/prometheus"
 )
 
 // gather registers c and gathers once, as a /metrics scrape does: an error

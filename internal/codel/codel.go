@@ -4,9 +4,10 @@ package codel
 
 import (
 	"fmt"
-	"github.com/watertight-go/watertight/internal/durations"
 	"strconv"
 	"time"
+
+	"github.com/watertight-go/watertight/internal/durations"
 )
 
 // The paper's defaults: a waiter may wait 5 ms in a queue that stands,
