@@ -5,11 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/watertight-go/watertight/internal/errchain"
+	"github.com/watertight-go/watertight/internal/owned"
 	"github.com/watertight-go/watertight/internal/typednil"
+	"github.com/watertight-go/watertight/internal/withindo"
 )
 
 // A Policy runs fn under some protection and returns fn's error, or its own.
@@ -43,13 +46,61 @@ func Chain(policies ...Policy) Policy {
 			return brokenChain{fmt.Errorf("watertight: Chain: policy %d of %d is %s", i, len(policies), typednil.Describe(p))}
 		}
 	}
+	if err := twice(policies); err != nil {
+		return brokenChain{err}
+	}
 	switch len(policies) {
 	case 0:
 		return direct{}
 	case 1:
 		return policies[0]
 	}
-	return chain(append([]Policy(nil), policies...))
+	c := &chain{policies: append([]Policy(nil), policies...)}
+	c.frames = make([]framePool, len(policies)-1)
+	for i := range c.frames {
+		if withindo.Only(policies[i]) || isWithinDoChain(policies[i]) {
+			c.frames[i].reuse = true
+			c.frames[i].pool.New = func() any {
+				f := &frame{c: c, next: i + 1}
+				f.run = f.call
+				return f
+			}
+		}
+	}
+	return c
+}
+
+// twice returns an error if one instance is in policies twice, also
+// through a chain inside: every call would go through it twice, and be
+// counted twice. Only instances that hold state are compared (pointers to
+// values with a size); Unwrap is followed into chains and user
+// composites.
+func twice(policies []Policy) error {
+	var seen map[Policy]int
+	var err error
+	var walk func(top int, p Policy)
+	walk = func(top int, p Policy) {
+		if err != nil {
+			return
+		}
+		if owned.Shareable(p) {
+			if seen == nil {
+				seen = map[Policy]int{}
+			}
+			if first, dup := seen[p]; dup {
+				err = fmt.Errorf("watertight: Chain: %T %p is in the chain twice (policies %d and %d): each call would go through it, and be counted, twice", p, p, first, top)
+				return
+			}
+			seen[p] = top
+		}
+		for _, inner := range Unwrap(p) {
+			walk(top, inner)
+		}
+	}
+	for i, p := range policies {
+		walk(i, p)
+	}
+	return err
 }
 
 // Unwrap returns the policies that p is made of, outermost first: those
@@ -64,19 +115,73 @@ func Unwrap(p Policy) []Policy {
 	return nil
 }
 
-// chain runs its policies outermost first.
-type chain []Policy
+// chain runs its policies outermost first. Policy i gets a func that runs
+// the policies after it: a frame. A frame handed to a policy that calls fn
+// only while its Do runs (ours, but a hedge and an abandoning timeout) is
+// reused for the next call, so that a chain of them allocates nothing; any
+// other policy gets a new frame per call, because a call of fn after Do
+// returned would find the frame reused by another request.
+type chain struct {
+	policies []Policy
+	frames   []framePool // frames[i]: what policies[i] gets
+}
 
-func (c chain) Do(ctx context.Context, fn func(context.Context) error) error {
-	if len(c) == 1 {
-		return c[0].Do(ctx, fn)
+// framePool holds the reusable frames of one level, when reuse is set.
+type framePool struct {
+	reuse bool
+	pool  sync.Pool // *frame
+}
+
+// frame is the fn of one level: it runs the policies from next on.
+type frame struct {
+	c    *chain
+	next int
+	fn   func(context.Context) error // the caller's fn
+	run  func(context.Context) error // f.call, bound once
+}
+
+func (f *frame) call(ctx context.Context) error { return f.c.from(f.next, ctx, f.fn) }
+
+func (c *chain) Do(ctx context.Context, fn func(context.Context) error) error {
+	return c.from(0, ctx, fn)
+}
+
+// from runs the policies from i on around fn.
+func (c *chain) from(i int, ctx context.Context, fn func(context.Context) error) error {
+	p := c.policies[i]
+	if i == len(c.policies)-1 {
+		return p.Do(ctx, fn)
 	}
-	rest := c[1:]
-	return c[0].Do(ctx, func(ctx context.Context) error { return rest.Do(ctx, fn) })
+	fp := &c.frames[i]
+	if !fp.reuse {
+		next := i + 1
+		return p.Do(ctx, func(ctx context.Context) error { return c.from(next, ctx, fn) })
+	}
+	f := fp.pool.Get().(*frame)
+	f.fn = fn
+	err := p.Do(ctx, f.run)
+	f.fn = nil // p called it only within Do: nothing holds f now
+	fp.pool.Put(f)
+	return err
 }
 
 // Unwrap returns the chained policies, outermost first.
-func (c chain) Unwrap() []Policy { return c }
+func (c *chain) Unwrap() []Policy { return c.policies }
+
+// isWithinDoChain reports whether p is a chain whose every policy calls fn
+// only within its Do.
+func isWithinDoChain(p Policy) bool {
+	c, ok := p.(*chain)
+	if !ok {
+		return false
+	}
+	for _, inner := range c.policies {
+		if !withindo.Only(inner) && !isWithinDoChain(inner) {
+			return false
+		}
+	}
+	return true
+}
 
 // direct is the empty chain: it runs fn as it is.
 type direct struct{}

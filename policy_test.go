@@ -300,3 +300,63 @@ func TestCallKeepsTheSucceedingAttemptsValue(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "second", v)
 }
+
+// One instance twice in a chain — directly, or through a chain inside —
+// would see every call twice: an error from every Do, as a nil policy is.
+func TestAnInstanceTwiceInAChainIsAnError(t *testing.T) {
+	b := bulkhead.MustNew(bulkhead.Config{Name: "db", MaxConcurrent: 1})
+	to := timeout.MustNew(timeout.Config{Duration: time.Second})
+	for _, c := range []watertight.Policy{
+		watertight.Chain(b, b),
+		watertight.Chain(b, to, watertight.Chain(to, b)),
+		watertight.Chain(watertight.Chain(to, b), b),
+	} {
+		err := c.Do(t.Context(), func(context.Context) error { t.Error("fn called"); return nil })
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), "watertight: Chain: *")
+		assert.Contains(t, err.Error(), "is in the chain twice")
+	}
+	// Policies that hold no state may come twice.
+	pass := policyFunc(func(ctx context.Context, fn func(context.Context) error) error { return fn(ctx) })
+	assert.NoError(t, watertight.Chain(pass, pass).Do(t.Context(), func(context.Context) error { return nil }))
+}
+
+// A chain of policies that call fn only within their Do allocates nothing
+// per call; around a policy that may call fn later (a hedge, an abandoning
+// timeout, a user's), each call gets its own fn, so a late call runs the
+// right request's fn.
+func TestChainAllocations(t *testing.T) {
+	ours := watertight.Chain(
+		timeout.MustNew(timeout.Config{Duration: time.Second}),
+		breaker.MustNew(breaker.Config{WindowCalls: 100}),
+		bulkhead.MustNew(bulkhead.Config{MaxConcurrent: 8}),
+		bulkhead.MustNew(bulkhead.Config{MaxConcurrent: 8}),
+	)
+	nop := func(context.Context) error { return nil }
+	ctx := context.Background()
+	if !raceEnabled {
+		allocs := testing.AllocsPerRun(1000, func() { _ = ours.Do(ctx, nop) })
+		alone := testing.AllocsPerRun(1000, func() { _ = watertight.Unwrap(ours)[0].Do(ctx, nop) })
+		assert.Equal(t, alone, allocs, "the chain adds no allocation to its timeout's")
+	}
+
+	// A policy that keeps fn and calls it after its Do returned: each
+	// call's fn runs its own request.
+	keep := &keeper{}
+	c := watertight.Chain(keep, bulkhead.MustNew(bulkhead.Config{MaxConcurrent: 8}))
+	var got []int
+	for i := range 3 {
+		require.NoError(t, c.Do(ctx, func(context.Context) error { got = append(got, i); return nil }))
+	}
+	for _, fn := range keep.kept {
+		require.NoError(t, fn(ctx))
+	}
+	assert.Equal(t, []int{0, 1, 2, 0, 1, 2}, got)
+}
+
+type keeper struct{ kept []func(context.Context) error }
+
+func (k *keeper) Do(ctx context.Context, fn func(context.Context) error) error {
+	k.kept = append(k.kept, fn)
+	return fn(ctx)
+}

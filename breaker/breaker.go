@@ -14,7 +14,11 @@ import (
 	"github.com/watertight-go/watertight/internal/monotime"
 	"github.com/watertight-go/watertight/internal/owned"
 	"github.com/watertight-go/watertight/internal/rejection"
+	"github.com/watertight-go/watertight/internal/withindo"
 )
+
+// Do and Allow's done run within the call.
+func init() { withindo.Register[Breaker](nil) }
 
 // Breaker is a circuit breaker. Create it with New; it is safe for
 // concurrent use and starts no goroutine. The zero Breaker is ready to use,

@@ -12,8 +12,12 @@ import (
 	"github.com/watertight-go/watertight/internal/monotime"
 	"github.com/watertight-go/watertight/internal/owned"
 	"github.com/watertight-go/watertight/internal/rejection"
+	"github.com/watertight-go/watertight/internal/withindo"
 	"github.com/watertight-go/watertight/poolwait"
 )
+
+// Do runs fn on the caller's goroutine, within Do.
+func init() { withindo.Register[Bulkhead](nil) }
 
 var (
 	// ErrFull is returned when every slot is taken and the queue is full

@@ -10,8 +10,12 @@ import (
 	"github.com/watertight-go/watertight/internal/monotime"
 	"github.com/watertight-go/watertight/internal/orphan"
 	"github.com/watertight-go/watertight/internal/rejection"
+	"github.com/watertight-go/watertight/internal/withindo"
 	"github.com/watertight-go/watertight/poolwait"
 )
+
+// Do waits for its task, and a task whose caller left is never run.
+func init() { withindo.Register[Pool](nil) }
 
 // Pool is a fixed set of workers fed by a bounded queue. Create it with
 // New and stop it with Close; it is safe for concurrent use. A zero Pool

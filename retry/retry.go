@@ -12,8 +12,12 @@ import (
 	"github.com/watertight-go/watertight/budget"
 	"github.com/watertight-go/watertight/internal/stripe"
 	"github.com/watertight-go/watertight/internal/typednil"
+	"github.com/watertight-go/watertight/internal/withindo"
 	"github.com/watertight-go/watertight/poolwait"
 )
+
+// Every attempt runs on the caller's goroutine, within Do.
+func init() { withindo.Register[Retry](nil) }
 
 // Retry runs a call again when it fails with a retryable error, within a
 // budget, a number of attempts and the caller's deadline. Create it with

@@ -9,8 +9,12 @@ import (
 	"time"
 
 	"github.com/watertight-go/watertight/internal/durations"
+	"github.com/watertight-go/watertight/internal/withindo"
 	"github.com/watertight-go/watertight/poolwait"
 )
+
+// A cooperative Timeout waits for fn; an abandoning one leaves it running.
+func init() { withindo.Register[Timeout](func(t *Timeout) bool { return !t.abandon }) }
 
 // Timeout bounds how long a call may take. Create it with New; it is safe
 // for concurrent use. A zero Timeout has no duration: its Do returns an
