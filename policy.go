@@ -193,6 +193,10 @@ type brokenChain struct{ err error }
 
 func (b brokenChain) Do(context.Context, func(context.Context) error) error { return b.err }
 
+// Err is why the chain is broken, for code that reads policies (the
+// metric adapters say it instead of "cannot read").
+func (b brokenChain) Err() error { return b.err }
+
 // Call runs fn under p and returns fn's value.
 //
 // A policy may call fn more than once (a retry), and more than once at the

@@ -46,6 +46,9 @@ func Check(who string, values []any) error {
 		case *poolwait.ConnWaits:
 			isNil = v == nil
 		case watertight.Policy:
+			if broken, ok := v.(interface{ Err() error }); ok {
+				return fmt.Errorf("%s: %w", who, broken.Err()) // a Chain that New refused
+			}
 			if watertight.Unwrap(v) == nil {
 				return fmt.Errorf("%s: cannot read %T", who, v)
 			}

@@ -19,7 +19,10 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func TestCheck(t *testing.T) {
 	b := bulkhead.MustNew(bulkhead.Config{MaxConcurrent: 1})
-	assert.NoError(t, instances.Check("x", []any{b, watertight.Chain(b, b)}))
+	assert.NoError(t, instances.Check("x", []any{b, watertight.Chain(b, watertight.Chain())}))
+	err := instances.Check("x", []any{watertight.Chain(b, b)})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "x: watertight: Chain: *bulkhead.Bulkhead")
 	assert.EqualError(t, instances.Check("x: Add", []any{b, "y"}), "x: Add: cannot read string")
 	var nilBreaker *breaker.Breaker
 	assert.EqualError(t, instances.Check("x: Add", []any{nilBreaker}), "x: Add: nil *breaker.Breaker")
