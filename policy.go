@@ -143,8 +143,13 @@ type frame struct {
 func (f *frame) call(ctx context.Context) error { return f.c.from(f.next, ctx, f.fn) }
 
 func (c *chain) Do(ctx context.Context, fn func(context.Context) error) error {
+	if ctx == nil {
+		return errNilCtx // a user's policy might not say so
+	}
 	return c.from(0, ctx, fn)
 }
+
+var errNilCtx = errors.New("watertight: Chain: Do called with a nil ctx")
 
 // from runs the policies from i on around fn.
 func (c *chain) from(i int, ctx context.Context, fn func(context.Context) error) error {
@@ -217,6 +222,8 @@ func Call[T any](ctx context.Context, p Policy, fn func(context.Context) (T, err
 		return zero, errors.New("watertight: Call: policy is nil")
 	case fn == nil:
 		return zero, errors.New("watertight: Call: fn is nil")
+	case ctx == nil:
+		return zero, errors.New("watertight: Call: ctx is nil")
 	}
 	// A policy may call fn more than once, also at the same time (a
 	// hedge): the first attempt to succeed publishes its value and the

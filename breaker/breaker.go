@@ -100,7 +100,12 @@ func MustNew(cfg Config) *Breaker {
 }
 
 // Name returns Config.Name.
-func (b *Breaker) Name() string { return b.s.Name }
+func (b *Breaker) Name() string {
+	if b == nil {
+		return ""
+	}
+	return b.s.Name
+}
 
 // Do runs fn if the breaker lets the call through, and records how it
 // went. It returns fn's error unchanged, or, without calling fn, an
@@ -112,6 +117,9 @@ func (b *Breaker) Do(ctx context.Context, fn func(context.Context) error) error 
 	}
 	if fn == nil {
 		return errNilFunc
+	}
+	if ctx == nil {
+		return errNilCtx
 	}
 	p, start, err := b.admit()
 	if err != nil {
@@ -172,6 +180,9 @@ func (b *Breaker) finishClassified(p *period, start int64, err error, caller con
 //
 // Allow allocates done; Do allocates nothing.
 func (b *Breaker) Allow() (done func(err error), err error) {
+	if b == nil {
+		return noop, errNilBreaker
+	}
 	p, start, err := b.admit()
 	if err != nil {
 		return noop, err
@@ -190,10 +201,18 @@ func noop(error) {}
 // State returns the breaker's state now. Like every call, it applies the
 // transitions that time has made due: an open period that ended, a
 // half-open that timed out.
-func (b *Breaker) State() State { return b.current(monotime.Now()).state }
+func (b *Breaker) State() State {
+	if b == nil {
+		return Closed
+	}
+	return b.current(monotime.Now()).state
+}
 
 // Reset closes the breaker with an empty window, whatever its state.
 func (b *Breaker) Reset() {
+	if b == nil {
+		return
+	}
 	b.lockedInstall(b.load(), Closed, ReasonReset, monotime.Now(), false)
 	b.deliver()
 }
@@ -413,6 +432,9 @@ const KeptTransitions = 8
 // has made due. It allocates the slice it returns, and holds the
 // breaker's lock for a moment.
 func (b *Breaker) LastTransitions() []StateChange {
+	if b == nil {
+		return nil
+	}
 	b.current(monotime.Now())
 	b.mu.Lock()
 	defer b.mu.Unlock()

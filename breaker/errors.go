@@ -20,6 +20,7 @@ var (
 	errOpen         = rejection.New("breaker", "open")
 	errHalfOpenFull = rejection.New("breaker", "half-open, probes taken")
 	errNilFunc      = errors.New("breaker: Do called with a nil fn")
+	errNilCtx       = errors.New("breaker: Do called with a nil ctx")
 	errNilBreaker   = errors.New("breaker: Do called on a nil *Breaker")
 )
 

@@ -36,6 +36,9 @@ type Stats struct {
 // time has made due. It holds the breaker's lock for a moment, to read
 // the totals of calls consistently.
 func (b *Breaker) Stats() Stats {
+	if b == nil {
+		return Stats{}
+	}
 	now := monotime.Now()
 	p := b.current(now)
 	st := Stats{

@@ -117,7 +117,12 @@ func MustNew(cfg Config) *Budget {
 }
 
 // Name returns Config.Name.
-func (b *Budget) Name() string { return b.name }
+func (b *Budget) Name() string {
+	if b == nil {
+		return ""
+	}
+	return b.name
+}
 
 // Deposit records one request: a first attempt. It takes no lock and
 // allocates nothing. It reads the clock only for the first deposit of a

@@ -30,6 +30,7 @@ var (
 	errFull        = rejection.New("bulkhead", "full")
 	errWaitTimeout = rejection.New("bulkhead", "wait timeout")
 	errNilFunc     = errors.New("bulkhead: Do called with a nil fn")
+	errNilCtx      = errors.New("bulkhead: Do called with a nil ctx")
 	errNotCreated  = errors.New("bulkhead: Bulkhead not created with New")
 	errNilBulkhead = errors.New("bulkhead: Do called on a nil *Bulkhead")
 )
@@ -109,7 +110,12 @@ func MustNew(cfg Config) *Bulkhead {
 }
 
 // Name returns Config.Name.
-func (b *Bulkhead) Name() string { return b.name }
+func (b *Bulkhead) Name() string {
+	if b == nil {
+		return ""
+	}
+	return b.name
+}
 
 // Do runs fn once a slot is free and returns fn's error. It returns ErrFull
 // or ErrWaitTimeout (both match watertight.ErrRejected) without calling fn
@@ -122,6 +128,9 @@ func (b *Bulkhead) Do(ctx context.Context, fn func(context.Context) error) error
 	}
 	if fn == nil {
 		return errNilFunc
+	}
+	if ctx == nil {
+		return errNilCtx
 	}
 	if b.adaptive != nil {
 		return b.doAdaptive(ctx, fn)
@@ -138,6 +147,12 @@ func (b *Bulkhead) Do(ctx context.Context, fn func(context.Context) error) error
 // nothing, like a context.CancelFunc. Unlike Do, Acquire allocates the
 // release func.
 func (b *Bulkhead) Acquire(ctx context.Context) (release func(), err error) {
+	switch {
+	case b == nil:
+		return nil, errNilBulkhead
+	case ctx == nil:
+		return nil, errNilCtx
+	}
 	if err := b.acquire(ctx); err != nil {
 		return nil, err
 	}
@@ -150,6 +165,9 @@ func (b *Bulkhead) Acquire(ctx context.Context) (release func(), err error) {
 // TryAcquire takes a slot if one is free and nobody is queued for it, and
 // never waits. It returns ok false, and counts a rejection, otherwise.
 func (b *Bulkhead) TryAcquire() (release func(), ok bool) {
+	if b == nil {
+		return nil, false
+	}
 	if !b.tryFast() {
 		b.rejected.Add(1)
 		return nil, false
@@ -180,7 +198,7 @@ func (b *Bulkhead) SetMaxConcurrent(n int) error {
 	if n <= 0 || n > MaxLimit {
 		return fmt.Errorf("bulkhead: SetMaxConcurrent: n must be in 1..%d, got %d", MaxLimit, n)
 	}
-	if b.full == nil {
+	if b == nil || b.full == nil {
 		return errNotCreated
 	}
 	if b.adaptive != nil {

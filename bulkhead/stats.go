@@ -30,6 +30,9 @@ type Stats struct {
 // together, the counters one after another. It takes the bulkhead's lock
 // briefly, so that Acquired never goes backwards.
 func (b *Bulkhead) Stats() Stats {
+	if b == nil {
+		return Stats{}
+	}
 	b.mu.Lock()
 	s := state(b.state.Load())
 	noWait := b.granted + uint64(s.granted())

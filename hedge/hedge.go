@@ -17,6 +17,7 @@ import (
 
 var (
 	errNilFunc    = errors.New("hedge: Do called with a nil fn")
+	errNilCtx     = errors.New("hedge: Do called with a nil ctx")
 	errNilHedge   = errors.New("hedge: Do called on a nil *Hedge")
 	errNotCreated = errors.New("hedge: Hedge not created with New")
 )
@@ -63,11 +64,21 @@ func MustNew(cfg Config) *Hedge {
 }
 
 // Name returns Config.Name.
-func (h *Hedge) Name() string { return h.name }
+func (h *Hedge) Name() string {
+	if h == nil {
+		return ""
+	}
+	return h.name
+}
 
 // Budget returns the budget the Hedge withdraws from: Config.Budget, or
 // its own.
-func (h *Hedge) Budget() *budget.Budget { return h.budget }
+func (h *Hedge) Budget() *budget.Budget {
+	if h == nil {
+		return nil
+	}
+	return h.budget
+}
 
 // delay is the wait before a hedge now; 0: hedge only on a retryable
 // failure.
@@ -88,6 +99,8 @@ func (h *Hedge) Do(ctx context.Context, fn func(context.Context) error) error {
 		return errNilHedge
 	case fn == nil:
 		return errNilFunc
+	case ctx == nil:
+		return errNilCtx
 	case h.budget == nil:
 		return errNotCreated
 	}

@@ -14,6 +14,9 @@ type Stats struct {
 
 // Stats returns a snapshot. It takes no lock and allocates nothing.
 func (h *Hedge) Stats() Stats {
+	if h == nil {
+		return Stats{}
+	}
 	return Stats{
 		Calls:     h.calls.Load(),
 		Hedges:    h.hedges.Load(),

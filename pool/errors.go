@@ -25,6 +25,7 @@ var (
 	errClosed     = rejection.New("pool", "closed")
 	errShed       = rejection.New("pool", "shed by CoDel: queued too long")
 	errNilTask    = errors.New("pool: nil task")
+	errNilCtx     = errors.New("pool: called with a nil ctx")
 	errNotCreated = errors.New("pool: Pool not created with New")
 	errNilPool    = errors.New("pool: nil *Pool")
 

@@ -158,7 +158,12 @@ func MustNew(cfg Config) *Pool {
 }
 
 // Name returns Config.Name.
-func (p *Pool) Name() string { return p.name }
+func (p *Pool) Name() string {
+	if p == nil {
+		return ""
+	}
+	return p.name
+}
 
 // Submit queues task to run on a worker with ctx, waiting for queue room
 // until ctx is done (ctx.Err()) or the pool is closed (ErrClosed). It does
@@ -196,6 +201,9 @@ func (p *Pool) created() error {
 func (p *Pool) send(ctx context.Context, fn func(context.Context), j job, wait bool) error {
 	if err := p.created(); err != nil {
 		return err
+	}
+	if ctx == nil {
+		return errNilCtx
 	}
 	if err := ctx.Err(); err != nil {
 		p.canceled.Add(1)
@@ -304,6 +312,9 @@ func (p *Pool) handOff(ctx context.Context, t task, wait bool) error {
 func (p *Pool) Close(ctx context.Context) error {
 	if err := p.created(); err != nil {
 		return err
+	}
+	if ctx == nil {
+		return errNilCtx
 	}
 	p.closeOnce.Do(func() {
 		p.closed.Store(true)

@@ -29,6 +29,9 @@ type Stats struct {
 
 // Stats returns a snapshot. It takes no lock and allocates nothing.
 func (p *Pool) Stats() Stats {
+	if p == nil {
+		return Stats{}
+	}
 	if p.queue == nil {
 		return Stats{} // a zero Pool
 	}

@@ -53,6 +53,9 @@ func NewConnWaits() *ConnWaits { return &ConnWaits{} }
 // scheme and names every host exactly. The names are those of
 // httpguard.PerHost, so that the two can be read side by side.
 func (c *ConnWaits) WithTrace(ctx context.Context) context.Context {
+	if c == nil {
+		return ctx
+	}
 	ctx, _ = c.withTrace(ctx, "")
 	return ctx
 }
@@ -231,6 +234,9 @@ type HostConnWaits struct {
 
 // Stats returns every host's checkouts, sorted by Host.
 func (c *ConnWaits) Stats() []HostConnWaits {
+	if c == nil {
+		return nil
+	}
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	out := make([]HostConnWaits, 0, len(c.hosts))

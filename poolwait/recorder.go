@@ -40,6 +40,9 @@ type Recorder struct {
 
 // Observe records one wait. A negative d is recorded as 0.
 func (r *Recorder) Observe(d time.Duration) {
+	if r == nil {
+		return
+	}
 	if d <= 0 {
 		r.buckets[0].Add(1)
 		return
@@ -56,6 +59,9 @@ func (r *Recorder) Observe(d time.Duration) {
 
 // Stats returns a snapshot of every wait recorded so far.
 func (r *Recorder) Stats() Stats {
+	if r == nil {
+		return Stats{}
+	}
 	var s Stats
 	for i := range r.buckets {
 		n := r.buckets[i].Load()

@@ -68,6 +68,9 @@ func (s DBStats) Utilization() float64 {
 // previous call. Calls are serialised; call it from one place (a metrics
 // scrape, a periodic log line), since each call starts a new interval.
 func (d *DB) Stats() DBStats {
+	if d == nil {
+		return DBStats{}
+	}
 	if d.db == nil {
 		return DBStats{} // a zero DB
 	}

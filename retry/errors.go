@@ -35,6 +35,7 @@ var (
 	ErrRetryAfter = errors.New("retry: the dependency asked for a longer wait than the retry may make")
 
 	errNilFunc    = errors.New("retry: Do called with a nil fn")
+	errNilCtx     = errors.New("retry: Do called with a nil ctx")
 	errNilRetry   = errors.New("retry: Do called on a nil *Retry")
 	errNotCreated = errors.New("retry: Retry not created with New")
 )

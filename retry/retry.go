@@ -67,11 +67,21 @@ func MustNew(cfg Config) *Retry {
 }
 
 // Name returns Config.Name.
-func (r *Retry) Name() string { return r.name }
+func (r *Retry) Name() string {
+	if r == nil {
+		return ""
+	}
+	return r.name
+}
 
 // Budget returns the budget the Retry withdraws from: Config.Budget, or
 // its own.
-func (r *Retry) Budget() *budget.Budget { return r.budget }
+func (r *Retry) Budget() *budget.Budget {
+	if r == nil {
+		return nil
+	}
+	return r.budget
+}
 
 // Do runs fn, and runs it again while it fails with a retryable error, as
 // the package doc says. It returns nil on the first success; an error
@@ -85,6 +95,8 @@ func (r *Retry) Do(ctx context.Context, fn func(context.Context) error) error {
 		return errNilRetry
 	case fn == nil:
 		return errNilFunc
+	case ctx == nil:
+		return errNilCtx
 	case r.budget == nil:
 		return errNotCreated
 	}

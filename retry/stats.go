@@ -21,6 +21,9 @@ type GaveUp struct {
 
 // Stats returns a snapshot. It takes no lock and allocates nothing.
 func (r *Retry) Stats() Stats {
+	if r == nil {
+		return Stats{}
+	}
 	st := Stats{
 		Calls:     r.calls.Load(),
 		Retries:   r.retries.Load(),

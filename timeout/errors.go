@@ -23,6 +23,7 @@ var ErrNoBudget error = &sentinel{"timeout: not enough time left to start the ca
 
 var (
 	errNilFunc    = errors.New("timeout: Do called with a nil fn")
+	errNilCtx     = errors.New("timeout: Do called with a nil ctx")
 	errNotCreated = errors.New("timeout: Timeout not created with New")
 	errNilTimeout = errors.New("timeout: Do called on a nil *Timeout")
 )

@@ -18,6 +18,9 @@ type Stats struct {
 
 // Stats returns a snapshot. It takes no lock and allocates nothing.
 func (t *Timeout) Stats() Stats {
+	if t == nil {
+		return Stats{}
+	}
 	c := t.stats
 	if c == nil {
 		return Stats{} // a zero Timeout

@@ -60,7 +60,12 @@ func MustNew(cfg Config) *Timeout {
 }
 
 // Name returns Config.Name.
-func (t *Timeout) Name() string { return t.name }
+func (t *Timeout) Name() string {
+	if t == nil {
+		return ""
+	}
+	return t.name
+}
 
 // Do runs fn with a context whose deadline is Config.Duration from now (or
 // the caller's, if earlier) and returns fn's error, or an error matching
@@ -100,6 +105,9 @@ func Remaining(ctx context.Context) (time.Duration, bool) {
 func (t *Timeout) run(ctx context.Context, d time.Duration, fn func(context.Context) error) error {
 	if fn == nil {
 		return errNilFunc
+	}
+	if ctx == nil {
+		return errNilCtx
 	}
 	if d <= 0 {
 		return errNotCreated // a zero Timeout; the package-level Do checked its d
