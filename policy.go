@@ -58,7 +58,7 @@ func Chain(policies ...Policy) Policy {
 	c := &chain{policies: append([]Policy(nil), policies...)}
 	c.frames = make([]framePool, len(policies)-1)
 	for i := range c.frames {
-		if withindo.Only(policies[i]) || isWithinDoChain(policies[i]) {
+		if withindo.Only(policies[i]) {
 			c.frames[i].reuse = true
 			c.frames[i].pool.New = func() any {
 				f := &frame{c: c, next: i + 1}
@@ -173,19 +173,16 @@ func (c *chain) from(i int, ctx context.Context, fn func(context.Context) error)
 // Unwrap returns the chained policies, outermost first.
 func (c *chain) Unwrap() []Policy { return c.policies }
 
-// isWithinDoChain reports whether p is a chain whose every policy calls fn
-// only within its Do.
-func isWithinDoChain(p Policy) bool {
-	c, ok := p.(*chain)
-	if !ok {
-		return false
-	}
-	for _, inner := range c.policies {
-		if !withindo.Only(inner) && !isWithinDoChain(inner) {
-			return false
+// A chain calls fn only within its Do when each of its policies does.
+func init() {
+	withindo.Register(func(c *chain) bool {
+		for _, p := range c.policies {
+			if !withindo.Only(p) {
+				return false
+			}
 		}
-	}
-	return true
+		return true
+	})
 }
 
 // direct is the empty chain: it runs fn as it is.

@@ -19,6 +19,7 @@ import (
 	"github.com/watertight-go/watertight/internal/openbreaker"
 	"github.com/watertight-go/watertight/internal/rejection"
 	"github.com/watertight-go/watertight/internal/typednil"
+	"github.com/watertight-go/watertight/internal/withindo"
 )
 
 // HostsConfig configures PerHost.
@@ -75,6 +76,7 @@ func (k hostKey) String() string {
 type host struct {
 	key      hostKey
 	policy   watertight.Policy
+	reuse    bool         // the policy calls fn only within its Do: exchanges may be reused
 	inFlight atomic.Int64 // calls in flight; dropped once the host is dropped
 	lastUsed atomic.Int64 // monotime of the last call's end or start
 }
@@ -154,7 +156,7 @@ func (h *Hosts) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	defer e.done()
-	return h.roundTrip(req, e.policy)
+	return h.roundTrip(req, e.policy, e.reuse)
 }
 
 // lookup returns req's host, counted in flight, adding it if it is new.
@@ -247,7 +249,7 @@ func (h *Hosts) addLocked(key hostKey) (e *host, gone []*host, err error) {
 	if typednil.Is(p) {
 		return nil, gone, fmt.Errorf("httpguard: policy for %s: factory returned %s", key, typednil.Describe(p))
 	}
-	e = &host{key: key, policy: p}
+	e = &host{key: key, policy: p, reuse: withindo.Only(p)}
 	e.lastUsed.Store(now)
 	hosts[key] = e
 	return e, gone, nil

@@ -16,6 +16,7 @@ import (
 	"github.com/watertight-go/watertight"
 	"github.com/watertight-go/watertight/internal/errchain"
 	"github.com/watertight-go/watertight/internal/typednil"
+	"github.com/watertight-go/watertight/internal/withindo"
 	"github.com/watertight-go/watertight/retry"
 )
 
@@ -145,16 +146,17 @@ func Transport(next http.RoundTripper, p watertight.Policy, opts ...TransportOpt
 	if err != nil {
 		return nil, err
 	}
-	return &transport{guard: g, policy: p}, nil
+	return &transport{guard: g, policy: p, reuse: withindo.Only(p)}, nil
 }
 
 type transport struct {
 	*guard
 	policy watertight.Policy
+	reuse  bool // p calls fn only within its Do: exchanges may be reused
 }
 
 func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
-	return t.roundTrip(req, t.policy)
+	return t.roundTrip(req, t.policy, t.reuse)
 }
 
 // guard runs requests under policies; Transport and PerHost share it.
@@ -208,13 +210,17 @@ func newGuard(who string, next http.RoundTripper, opts []TransportOption) (*guar
 // other response, including those of attempts that come back later; an
 // attempt that begins after that sends nothing.
 //
-// An exchange is made for each request and never reused: fn is bound to
-// it, and nothing tells a late call of fn which request it was made for,
-// so a record reused for the next request would send that request instead
-// (or find it reset). The first attempt's record is part of the exchange.
+// fn is bound to the exchange, and nothing tells a late call of fn which
+// request it was made for: an exchange reused for the next request would
+// send that request instead (or find it reset). So an exchange is reused
+// only for a policy known to call fn only within its Do (ours, but a
+// hedge and an abandoning timeout: internal/withindo), and made anew for
+// every request otherwise. The first attempt's record is part of the
+// exchange.
 type exchange struct {
 	g   *guard
 	req *http.Request
+	fn  func(context.Context) error // x.send, bound once
 
 	mu       sync.Mutex
 	first    attempt
@@ -238,10 +244,29 @@ type attempt struct {
 	delivered int          // 1 + its place among the attempts that delivered; 0: running
 }
 
-func (g *guard) roundTrip(req *http.Request, p watertight.Policy) (*http.Response, error) {
-	x := &exchange{g: g, req: req}
-	err := p.Do(req.Context(), x.send)
+var exchanges = sync.Pool{New: func() any {
+	x := &exchange{}
+	x.fn = x.send
+	return x
+}}
+
+// roundTrip sends req under p. reuse says p calls fn only within its Do,
+// so that the exchange may go to the next request once p has returned.
+func (g *guard) roundTrip(req *http.Request, p watertight.Policy, reuse bool) (*http.Response, error) {
+	var x *exchange
+	if reuse {
+		x = exchanges.Get().(*exchange)
+		x.g, x.req = g, req
+	} else {
+		x = &exchange{g: g, req: req}
+		x.fn = x.send
+	}
+	err := p.Do(req.Context(), x.fn)
 	won, losers, sent, err := x.claim(err)
+	if reuse { // won and losers are copies, and p is done with fn
+		*x = exchange{fn: x.fn}
+		exchanges.Put(x)
+	}
 	for i := range losers {
 		losers[i].discard()
 	}

@@ -1,9 +1,11 @@
 // Package withindo knows which policies call fn only while their Do runs:
 // never after Do returned (as a hedge launched as the call was decided, or
-// an abandoning timeout's goroutine, may). Chain reuses the func it hands
-// such a policy for the next call; for any other policy, a user's
-// included, it makes a new one per call, because a call after Do returned
-// would run the wrong request's fn.
+// an abandoning timeout's goroutine, may). What hands such a policy a fn
+// bound to a record (Chain's frames, httpguard's per-request records,
+// contrib/grpc's per-call ones) may reuse the record for the next call;
+// for any other policy, a user's included, it makes a new one per call,
+// because a call after Do returned would find the record serving another
+// request.
 package withindo
 
 import (
