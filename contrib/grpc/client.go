@@ -14,6 +14,7 @@ import (
 
 	"github.com/watertight-go/watertight"
 	"github.com/watertight-go/watertight/internal/typednil"
+	"github.com/watertight-go/watertight/internal/withindo"
 	"github.com/watertight-go/watertight/retry"
 )
 
@@ -29,20 +30,42 @@ func UnaryClientInterceptor(p watertight.Policy, opts ...Option) (grpc.UnaryClie
 	if err != nil {
 		return nil, err
 	}
+	reuse := withindo.Only(p)
 	return func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, callOpts ...grpc.CallOption) error {
-		return unaryCall(ctx, p, o, method, req, reply, cc, invoker, callOpts)
+		return unaryCall(ctx, p, reuse, o, method, req, reply, cc, invoker, callOpts)
 	}, nil
 }
 
-func unaryCall(ctx context.Context, p watertight.Policy, o *options, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, callOpts []grpc.CallOption) error {
-	c := &unary{o: o, method: method, req: req, reply: reply, cc: cc, invoker: invoker, callOpts: callOpts}
-	err := p.Do(ctx, c.attempt)
+// unaryCall makes one unary call under p. reuse says p calls fn only
+// within its Do, so that the call's record may go to the next call.
+func unaryCall(ctx context.Context, p watertight.Policy, reuse bool, o *options, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, callOpts []grpc.CallOption) error {
+	var c *unary
+	if reuse {
+		c = unaries.Get().(*unary)
+	} else {
+		c = &unary{}
+		c.fn = c.attempt
+	}
+	c.o, c.method, c.req, c.reply, c.cc, c.invoker, c.callOpts = o, method, req, reply, cc, invoker, callOpts
+	err := p.Do(ctx, c.fn)
 	c.claim()
 	if err != nil {
-		return rpcError(err)
+		err = rpcError(err)
+	} else {
+		err = c.result()
 	}
-	return c.result()
+	if reuse {
+		*c = unary{fn: c.fn, opts: c.opts[:0]}
+		unaries.Put(c)
+	}
+	return err
 }
+
+var unaries = sync.Pool{New: func() any {
+	c := &unary{}
+	c.fn = c.attempt
+	return c
+}}
 
 // unary is one unary call's attempts. The first attempt decodes into the
 // caller's reply and reads its trailer into the record; those after it,
@@ -51,11 +74,14 @@ func unaryCall(ctx context.Context, p watertight.Policy, o *options, method stri
 // policy has returned and the first attempt has returned too, so that
 // nothing writes the caller's reply at once.
 //
-// A record is made for each call and never reused: the policy's fn is
-// bound to it, and a policy may call fn after its Do returned (a hedge
-// launched as the call was decided); such an attempt finds the call
-// claimed and makes no RPC.
+// The policy's fn is bound to the record, and a policy may call fn after
+// its Do returned (a hedge launched as the call was decided): a record is
+// reused, with its option buffer, only for a policy known to call fn only
+// within its Do (internal/withindo), and made for each call otherwise; a
+// late attempt finds the call claimed and makes no RPC.
 type unary struct {
+	fn       func(context.Context) error // c.attempt, bound once
+	opts     []grpc.CallOption           // the first attempt's: callOpts and its trailer
 	o        *options
 	method   string
 	req      any
@@ -108,8 +134,8 @@ func (c *unary) begin() (out any, trailer *metadata.MD, opts []grpc.CallOption, 
 	c.started++
 	if c.started == 1 {
 		c.firstRunning = true
-		opts = append(append(make([]grpc.CallOption, 0, len(c.callOpts)+1), c.callOpts...), grpc.Trailer(&c.trailer))
-		return c.reply, &c.trailer, opts, true, nil
+		c.opts = append(append(c.opts[:0], c.callOpts...), grpc.Trailer(&c.trailer))
+		return c.reply, &c.trailer, c.opts, true, nil
 	}
 	out, err = newReply(c.reply)
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"github.com/watertight-go/watertight"
 	"github.com/watertight-go/watertight/internal/openbreaker"
 	"github.com/watertight-go/watertight/internal/typednil"
+	"github.com/watertight-go/watertight/internal/withindo"
 )
 
 // MaxMethods bounds how many methods a Methods keeps a policy for: a
@@ -103,7 +104,7 @@ func (m *Methods) UnaryClientInterceptor(opts ...Option) (grpc.UnaryClientInterc
 		if err != nil {
 			return rpcError(err)
 		}
-		return unaryCall(ctx, p, o, method, req, reply, cc, invoker, callOpts)
+		return unaryCall(ctx, p, withindo.Only(p), o, method, req, reply, cc, invoker, callOpts)
 	}, nil
 }
 
