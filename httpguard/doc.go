@@ -10,7 +10,22 @@
 // its deadline (timeout.ErrExceeded) becomes 504 Gateway Timeout, as long
 // as the handler has written nothing; a response the handler has started
 // is never rewritten. Streaming handlers work: Flush and
-// http.ResponseController pass through.
+// http.ResponseController pass through, and the writer keeps every
+// optional interface of the connection's (CloseNotify, ReadFrom,
+// WriteString, Push, Hijack, Unwrap). A request is served once, whatever
+// the policy: a retry or a hedge in a server's policy cannot run the
+// handler twice.
+//
+// Clients that leave say nothing about the server: a request whose client
+// left, and a handler that aborts with http.ErrAbortHandler (what
+// httputil.ReverseProxy does when the client of a stream goes away),
+// count neither way for a breaker in the policy, and the abort still
+// reaches net/http.
+//
+// A policy's timeout ends a response at its deadline, also one that is
+// meant to last: server-sent events, a websocket. Serve those outside the
+// policy with WithExempt(IsStream), and bound them on their own (a
+// bulkhead without a timeout around their handler).
 //
 // Handler maps only what its own policy returns. When the handler itself
 // makes an outbound call under a policy and that call is refused, the

@@ -4,15 +4,19 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"io"
 	"math"
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/watertight-go/watertight"
 	"github.com/watertight-go/watertight/internal/typednil"
+	"github.com/watertight-go/watertight/internal/withindo"
+	"github.com/watertight-go/watertight/retry"
 	"github.com/watertight-go/watertight/timeout"
 )
 
@@ -24,6 +28,28 @@ type HandlerOption func(*handler)
 // Service Unavailable, a Retry-After header and a short plain-text body.
 func WithRejectResponse(respond func(w http.ResponseWriter, r *http.Request, err error)) HandlerOption {
 	return func(h *handler) { h.reject = respond }
+}
+
+// WithExempt serves the requests exempt reports true for with next
+// directly, outside the policy: no slot, no deadline, no breaker. A
+// policy's timeout ends a long-lived response at its deadline — a
+// server-sent event stream, a websocket — which is what such a request is
+// for; exempt them (WithExempt(IsStream) does both) and bound them on
+// their own, with a bulkhead and no timeout around their handler.
+func WithExempt(exempt func(*http.Request) bool) HandlerOption {
+	return func(h *handler) { h.exempt = exempt }
+}
+
+// IsStream reports whether r asks for a long-lived response: server-sent
+// events (Accept: text/event-stream) or a websocket (Upgrade: websocket),
+// for WithExempt.
+func IsStream(r *http.Request) bool {
+	for _, v := range r.Header.Values("Accept") {
+		if strings.Contains(v, "text/event-stream") {
+			return true
+		}
+	}
+	return strings.EqualFold(r.Header.Get("Upgrade"), "websocket")
 }
 
 // Handler returns an http.Handler that serves each request with next,
@@ -41,7 +67,27 @@ func WithRejectResponse(respond func(w http.ResponseWriter, r *http.Request, err
 // next writes its headers into a map of its own, which goes to the
 // connection when next first writes (or returns without writing): a
 // handler that p abandoned can go on setting headers without racing the
-// 504 written in its place, and that 504 carries none of them.
+// 504 written in its place, and that 504 carries none of them. After an
+// informational response (WriteHeader with a 1xx, such as 103 Early
+// Hints), changes to the map still take effect on the final response, as
+// net/http documents.
+//
+// A request is served once: a retry or a hedge in p that calls its fn
+// again gets a retry.Permanent error, and next is not run twice.
+//
+// A handler that panics with http.ErrAbortHandler (httputil.ReverseProxy
+// does, when the client of a stream leaves) aborts the response, as
+// net/http intends, and counts neither way for p: the ctx p runs with is
+// cancelled first, as when the client leaves, so a breaker in p ignores
+// the call. Any other panic goes on up through p, which releases what it
+// holds.
+//
+// The writer next gets has every optional interface a
+// http.ResponseWriter may have — http.Flusher, http.Hijacker,
+// http.CloseNotifier, http.Pusher, io.ReaderFrom, io.StringWriter, and the
+// methods http.ResponseController uses — passed to the connection's
+// writer when it has them (Push returns http.ErrNotSupported when it has
+// not), and Unwrap, which returns it.
 //
 // A nil next or p (or a nil pointer in either), or a nil option func, is
 // an error.
@@ -52,7 +98,7 @@ func Handler(next http.Handler, p watertight.Policy, opts ...HandlerOption) (htt
 	case typednil.Is(p):
 		return nil, errors.New("httpguard: Handler: policy is " + typednil.Describe(p))
 	}
-	h := &handler{next: next, policy: p, reject: rejectResponse}
+	h := &handler{next: next, policy: p, reject: rejectResponse, reuse: withindo.Only(p)}
 	for _, o := range opts {
 		if o == nil {
 			return nil, errors.New("httpguard: Handler: an option is nil")
@@ -69,24 +115,36 @@ type handler struct {
 	next   http.Handler
 	policy watertight.Policy
 	reject func(http.ResponseWriter, *http.Request, error)
+	exempt func(*http.Request) bool
+	reuse  bool // policy calls fn only within its Do: writers may be reused
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	gw := writers.Get().(*guardedWriter)
-	gw.w, gw.next, gw.req = w, h.next, r
-	err := h.policy.Do(r.Context(), gw.serve)
-	unwritten, returned := gw.finish()
-	answered := unwritten && err != nil && answer(w, r, err, h.reject)
+	if h.exempt != nil && h.exempt(r) {
+		h.next.ServeHTTP(w, r)
+		return
+	}
+	ctx, cancel := context.WithCancelCause(r.Context())
+	defer cancel(nil)
+	gw := newWriter(h.reuse)
+	gw.w, gw.next, gw.req, gw.cancel = w, h.next, r, cancel
+	err := h.policy.Do(ctx, gw.serve)
+	unwritten, returned, aborted, served := gw.finish()
+	if errors.Is(err, errServedOnce) {
+		err = served // the policy ended on its call to serve again: the request ended with the serving, and why
+	}
+	answered := !aborted && unwritten && err != nil && answer(w, r, err, h.reject)
 	if unwritten && returned && !answered {
 		// next returned without writing: its headers go out with the
 		// empty response net/http sends for it.
-		copyHeader(w.Header(), gw.header)
+		gw.sendHeaders()
 	}
-	if returned {
-		header := gw.header
-		clear(header)
-		*gw = guardedWriter{serve: gw.serve, header: header}
+	if returned && h.reuse {
+		gw.reset()
 		writers.Put(gw)
+	}
+	if aborted {
+		panic(http.ErrAbortHandler) // abort the response, as next meant to
 	}
 }
 
@@ -159,48 +217,111 @@ func RetryAfterSeconds(err error) string {
 // The handler's headers live in header, a map of its own, until its first
 // write copies them to w; from then on, until finish, Header is w's map,
 // so that trailers set after the body still reach the connection.
-// Writers (and their header maps) are reused once their handler has
-// returned, so a guarded request allocates nothing of its own once warm.
+// Writers are reused once their handler has returned, for a policy that
+// calls fn only within its Do (see exchange in transport.go for why only
+// then), so a guarded request allocates little of its own once warm.
 type guardedWriter struct {
 	w      http.ResponseWriter
 	next   http.Handler
 	req    *http.Request
+	cancel context.CancelCauseFunc     // of the ctx the policy runs with
 	serve  func(context.Context) error // gw.run, bound once
 	header http.Header                 // the handler's own, until it writes
 
 	mu       sync.Mutex
-	wrote    bool
+	served   bool        // run was called: a second call does not serve again
+	wrote    bool        // the final response's header went out
+	base     http.Header // w's own headers before the first 1xx; nil if none was sent
 	finished bool
-	returned bool // next has returned: nothing will touch gw again
+	returned bool  // next has returned: nothing will touch gw again
+	aborted  bool  // next panicked with http.ErrAbortHandler
+	ret      error // why serving the request ended: its ctx's cause, or nil
 }
 
-var writers = sync.Pool{New: func() any {
+var writers sync.Pool // *guardedWriter, for policies that call fn only within their Do
+
+// newWriter returns a pooled writer when reuse is set, a new one
+// otherwise.
+func newWriter(reuse bool) *guardedWriter {
+	if reuse {
+		if gw, ok := writers.Get().(*guardedWriter); ok {
+			return gw
+		}
+	}
 	gw := &guardedWriter{}
 	gw.serve = gw.run
 	return gw
-}}
+}
 
-// run is the policy's fn: it serves the request with the policy's ctx.
-func (gw *guardedWriter) run(ctx context.Context) error {
+// reset readies gw for another request, keeping its bound func and its
+// header map.
+func (gw *guardedWriter) reset() {
+	header := gw.header
+	clear(header)
+	*gw = guardedWriter{serve: gw.serve, header: header}
+}
+
+// errServedOnce is what a second call of the Handler's fn returns, as a
+// retry.Permanent error.
+var errServedOnce = errors.New("httpguard: Handler: the policy called fn again; a request is served once")
+
+// run is the policy's fn: it serves the request with the policy's ctx,
+// once.
+func (gw *guardedWriter) run(ctx context.Context) (err error) {
+	gw.mu.Lock()
+	if gw.served || gw.finished {
+		gw.mu.Unlock()
+		return retry.Permanent(errServedOnce)
+	}
+	gw.served = true
+	gw.mu.Unlock()
 	r := gw.req
 	if ctx != r.Context() {
 		r = r.WithContext(ctx)
 	}
+	returned := false
+	defer func() {
+		if returned {
+			return
+		}
+		v := recover()
+		switch {
+		case v == nil:
+			return // runtime.Goexit: it goes on
+		case v != http.ErrAbortHandler:
+			// Not ours to stop: on up through the policy, which releases
+			// what it holds. The handler's frames are still on the stack
+			// here, so the trace still shows where it panicked.
+			panic(v)
+		}
+		// The handler aborted the response (a client that left a
+		// stream): the call says nothing of this server, and counts
+		// neither way. Cancelling the policy's ctx first makes it look,
+		// to every policy, like the caller leaving.
+		gw.cancel(http.ErrAbortHandler)
+		err = ctx.Err()
+		gw.mu.Lock()
+		gw.aborted, gw.returned, gw.ret = true, true, err
+		gw.mu.Unlock()
+	}()
 	gw.next.ServeHTTP(gw, r)
+	returned = true
+	err = ctx.Err() // tells the policy whether its deadline ended the request
 	gw.mu.Lock()
-	gw.returned = true
+	gw.returned, gw.ret = true, context.Cause(ctx) // a timeout's cause matches its ErrExceeded
 	gw.mu.Unlock()
-	return ctx.Err() // tells the policy whether its deadline ended the request
+	return err
 }
 
 // finish stops writes through gw and reports whether nothing was written,
-// and whether the handler has returned (gw may then be reused, and its
-// header map read).
-func (gw *guardedWriter) finish() (unwritten, returned bool) {
+// whether the handler has returned (gw may then be reused, and its header
+// map read), whether it aborted the response, and why serving the request
+// ended (its ctx's cause: a timeout's matches its ErrExceeded).
+func (gw *guardedWriter) finish() (unwritten, returned, aborted bool, served error) {
 	gw.mu.Lock()
 	defer gw.mu.Unlock()
 	gw.finished = true
-	return !gw.wrote, gw.returned
+	return !gw.wrote, gw.returned, gw.aborted, gw.ret
 }
 
 // Header returns the handler's own header map, or, once it has written
@@ -217,13 +338,27 @@ func (gw *guardedWriter) Header() http.Header {
 	return gw.header
 }
 
+// sendHeaders puts the handler's headers on the connection's map, for a
+// response about to be written. After a 1xx, whose headers are already
+// on that map, the map is rebuilt from the connection's own headers and
+// the handler's as they are now, so that what the handler changed since
+// (a header deleted, one replaced) takes effect.
+func (gw *guardedWriter) sendHeaders() {
+	dst := gw.w.Header()
+	if gw.base != nil {
+		clear(dst)
+		copyHeader(dst, gw.base)
+	}
+	copyHeader(dst, gw.header)
+}
+
 // startWrite marks the response as written, copying the handler's headers
 // to the connection the first time. gw.mu must be held and gw not
 // finished.
 func (gw *guardedWriter) startWrite() {
 	if !gw.wrote {
 		gw.wrote = true
-		copyHeader(gw.w.Header(), gw.header)
+		gw.sendHeaders()
 	}
 }
 
@@ -233,11 +368,13 @@ func (gw *guardedWriter) WriteHeader(code int) {
 	if gw.finished {
 		return
 	}
-	if code >= 200 || code == http.StatusSwitchingProtocols { // 1xx are informational: not the response
+	if code >= 200 || code == http.StatusSwitchingProtocols || gw.wrote { // 1xx are informational: not the response
 		gw.startWrite()
 	} else {
-		copyHeader(gw.w.Header(), gw.header) // a 1xx carries the headers set so far
-		clear(gw.header)
+		if gw.base == nil {
+			gw.base = gw.w.Header().Clone() // the connection's own headers, before ours
+		}
+		gw.sendHeaders() // a 1xx carries the headers set so far, and the handler keeps its map
 	}
 	gw.w.WriteHeader(code)
 }
@@ -251,6 +388,38 @@ func (gw *guardedWriter) Write(b []byte) (int, error) {
 	gw.startWrite()
 	return gw.w.Write(b)
 }
+
+// WriteString writes s, through the connection's writer's WriteString
+// when it has one (io.StringWriter).
+func (gw *guardedWriter) WriteString(s string) (int, error) {
+	gw.mu.Lock()
+	defer gw.mu.Unlock()
+	if gw.finished {
+		return 0, http.ErrHandlerTimeout
+	}
+	gw.startWrite()
+	return io.WriteString(gw.w, s)
+}
+
+// ReadFrom copies r to the response, through the connection's writer's
+// ReadFrom when it has one (io.ReaderFrom: net/http's sends a file with
+// sendfile).
+func (gw *guardedWriter) ReadFrom(r io.Reader) (int64, error) {
+	gw.mu.Lock()
+	defer gw.mu.Unlock()
+	if gw.finished {
+		return 0, http.ErrHandlerTimeout
+	}
+	gw.startWrite()
+	if rf, ok := gw.w.(io.ReaderFrom); ok {
+		return rf.ReadFrom(r)
+	}
+	return io.Copy(writerOnly{gw.w}, r)
+}
+
+// writerOnly hides every method but Write, so that io.Copy does not call
+// ReadFrom again.
+type writerOnly struct{ io.Writer }
 
 // Flush sends what was written so far, for streaming handlers.
 func (gw *guardedWriter) Flush() { _ = gw.FlushError() }
@@ -276,6 +445,33 @@ func (gw *guardedWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	gw.startWrite()
 	return http.NewResponseController(gw.w).Hijack()
 }
+
+// CloseNotify is http.CloseNotifier's, for the handlers that still use
+// it (gin's Context.Stream): the connection's writer's when it has one,
+// else a channel that receives when the request's ctx ends.
+//
+// Deprecated: use the request's Context, as net/http says.
+func (gw *guardedWriter) CloseNotify() <-chan bool {
+	if cn, ok := gw.w.(http.CloseNotifier); ok { //nolint:staticcheck // kept for the handlers that use it
+		return cn.CloseNotify()
+	}
+	ch := make(chan bool, 1)
+	context.AfterFunc(gw.req.Context(), func() { ch <- true })
+	return ch
+}
+
+// Push is http.Pusher's: the connection's writer's on HTTP/2, else
+// http.ErrNotSupported, as net/http answers when push is off.
+func (gw *guardedWriter) Push(target string, opts *http.PushOptions) error {
+	if p, ok := gw.w.(http.Pusher); ok {
+		return p.Push(target, opts)
+	}
+	return http.ErrNotSupported
+}
+
+// Unwrap returns the connection's writer, for http.ResponseController and
+// middleware that look beneath the writers they are given.
+func (gw *guardedWriter) Unwrap() http.ResponseWriter { return gw.w }
 
 // SetReadDeadline and SetWriteDeadline pass through to the connection
 // (for http.ResponseController).
