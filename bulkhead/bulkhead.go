@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/watertight-go/watertight/adaptive"
+	"github.com/watertight-go/watertight/internal/codel"
 	"github.com/watertight-go/watertight/internal/monotime"
 	"github.com/watertight-go/watertight/internal/owned"
 	"github.com/watertight-go/watertight/internal/rejection"
@@ -58,7 +59,7 @@ type Bulkhead struct {
 	wait                          poolwait.Recorder // the calls that waited for their slot
 	rejected, timeouts, cancelled atomic.Uint64
 
-	codel         *codelState    // nil: the queue is FIFO
+	codel         *codel.State   // nil: the queue is FIFO
 	shed          atomic.Uint64  // waiters CoDel refused
 	adaptive      *adaptiveState // nil: the limit is MaxConcurrent
 	onLimitChange func(LimitChange)
@@ -93,7 +94,7 @@ func New(cfg Config) (*Bulkhead, error) {
 	}
 	b.onLimitChange = cfg.OnLimitChange
 	if cfg.Queue == CoDel {
-		b.codel = newCoDel(cfg)
+		b.codel = codel.NewState(cfg.CoDelTarget, cfg.CoDelInterval)
 	}
 	b.state.Store(uint64(makeState(0, limit, 0)))
 	return b, nil
@@ -222,7 +223,7 @@ func (b *Bulkhead) setLimit(n int) {
 		admit := max(0, min(s.waiting(), n-s.inFlight()))
 		next := s.withLimit(n) + state(admit)*oneInFlight - state(admit)*oneWaiting
 		if b.state.CompareAndSwap(uint64(s), uint64(next)) {
-			newestFirst := b.codel != nil && b.codel.standing(&b.queue, monotime.Now())
+			newestFirst := b.codel != nil && b.codel.Standing(b.queue.head != nil, monotime.Now())
 			for range admit {
 				b.nextLocked(newestFirst).ready <- struct{}{}
 			}
@@ -320,8 +321,9 @@ func (b *Bulkhead) acquireSlow(ctx context.Context) error {
 		}
 	}
 	w := b.waiters.get(start)
-	if b.codel != nil && b.queue.head == nil {
-		b.codel.nonEmptySince = start
+	var codelWait time.Duration
+	if b.codel != nil {
+		codelWait = b.codel.Joined(b.queue.head == nil, start)
 	}
 	w.since = start
 	b.queue.pushBack(w)
@@ -329,10 +331,11 @@ func (b *Bulkhead) acquireSlow(ctx context.Context) error {
 
 	var expired <-chan time.Time
 	wait, shedOnExpiry := b.maxWait, false
-	if b.codel != nil && (wait == 0 || b.codel.interval < wait) {
-		// A waiter that waits a whole interval has seen the queue stand
-		// that long: CoDel's target applies, and it is long past it.
-		wait, shedOnExpiry = b.codel.interval, true
+	if b.codel != nil && (wait == 0 || codelWait < wait) {
+		// By then the queue stands and the waiter is past the target: CoDel
+		// refuses it, whether or not a slot ever frees (a hung dependency
+		// frees none).
+		wait, shedOnExpiry = codelWait, true
 	}
 	if wait > 0 {
 		expired = w.startTimer(wait)
@@ -362,10 +365,17 @@ func (b *Bulkhead) acquireSlow(ctx context.Context) error {
 		}
 	}
 	w.stopTimer()
+	var now int64
+	if b.codel != nil {
+		now = monotime.Now()
+	}
 	b.mu.Lock()
 	if w.queued {
 		b.queue.remove(w)
 		b.state.Add(^uint64(oneWaiting - 1)) // one fewer waiting
+		if b.codel != nil && b.queue.head == nil {
+			b.codel.Left(false, now) // emptied by a refusal (or a caller gone), not by serving
+		}
 		b.mu.Unlock()
 	} else {
 		// A slot was handed over (or CoDel shed us) as we gave up: pass
@@ -419,8 +429,14 @@ func (b *Bulkhead) handOff() {
 // nextLocked takes the waiter a freed slot goes to: the oldest, or, in a
 // standing CoDel queue, the newest. b.mu must be held.
 func (b *Bulkhead) nextLocked(newestFirst bool) *waiter {
+	var w *waiter
 	if newestFirst {
-		return b.queue.popBack()
+		w = b.queue.popBack()
+	} else {
+		w = b.queue.popFront()
 	}
-	return b.queue.popFront()
+	if b.codel != nil && b.queue.head == nil {
+		b.codel.Left(true, 0) // emptied by serving
+	}
+	return w
 }

@@ -72,24 +72,24 @@ func TestCoDelSpecification(t *testing.T) {
 			var mu sync.Mutex
 			old1 := queued(b, "old1", &order, &mu, t.Context()) // t=0: the queue stops emptying
 			<-time.After(60 * time.Millisecond)
-			old2 := queued(b, "old2", &order, &mu, t.Context()) // keeps it from emptying when old1 leaves at 100 ms
-			<-time.After(90 * time.Millisecond)                 // t=150 ms: it has stood since 100 ms
+			old2 := queued(b, "old2", &order, &mu, t.Context())
+			<-time.After(90 * time.Millisecond) // t=150 ms: it has stood since 100 ms
 			assert.ErrorIs(t, <-old1, bulkhead.ErrWaitTimeout, "old1 waited its interval")
-			assert.True(t, b.Stats().Controlled)
+			assert.ErrorIs(t, <-old2, bulkhead.ErrWaitTimeout, "old2 was held to the target once the queue stood, at 100 ms")
+			assert.True(t, b.Stats().Controlled, "emptied by refusals 50 ms ago: it still stands")
 			var fresh []chan error
 			for _, name := range []string{"x", "y", "z"} {
 				fresh = append(fresh, queued(b, name, &order, &mu, t.Context()))
 				<-time.After(time.Millisecond)
 			}
-			release() // t=153 ms: old2 (93 ms) is over the target, x, y, z (3, 2, 1 ms) are not
-			assert.ErrorIs(t, <-old2, bulkhead.ErrWaitTimeout)
+			release() // t=153 ms: x, y, z (3, 2, 1 ms) are under the target
 			for _, d := range fresh {
 				assert.NoError(t, <-d)
 			}
 			assert.Equal(t, []string{"z", "y", "x"}, order, "newest first")
 			st := b.Stats()
 			assert.Equal(t, uint64(2), st.Shed)
-			assert.False(t, st.Controlled, "the queue emptied")
+			assert.False(t, st.Controlled, "the queue emptied by serving")
 
 			// Back to first in, first out.
 			release, err = b.Acquire(t.Context())
@@ -182,5 +182,51 @@ func TestCoDelHammer(t *testing.T) {
 		assert.Equal(t, uint64(calls), st.Acquired+st.Rejected+st.TimedOut+st.Canceled+st.Shed)
 		assert.Positive(t, st.Shed)
 		t.Logf("%d calls: acquired %d, shed %d, canceled %d, rejected %d", calls, st.Acquired, st.Shed, st.Canceled, st.Rejected)
+	})
+}
+
+// The incident's own case: the dependency hangs and every slot is held, so
+// no slot ever frees. Once the queue has stood an interval, every waiter is
+// held to the target all the same: the first waiters are refused when
+// the queue begins to stand (not each a whole interval after it arrived),
+// and one that arrives while the pressure lasts is refused after the
+// target — a queue emptied by refusals still stands, for an interval. A
+// waiter that comes after a quiet interval may wait an interval again.
+func TestCoDelShedsWhenEverySlotIsHeld(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := bulkhead.MustNew(bulkhead.Config{MaxConcurrent: 2, MaxQueue: 10, Queue: bulkhead.CoDel})
+		hung := make(chan struct{})
+		for range 2 {
+			go func() { _ = b.Do(t.Context(), func(context.Context) error { <-hung; return nil }) }()
+		}
+		synctest.Wait()
+		type result struct {
+			arrived, waited time.Duration
+			err             error
+		}
+		want := map[time.Duration]time.Duration{
+			0:                      100 * time.Millisecond, // the queue stands at 100 ms: past the target already
+			50 * time.Millisecond:  50 * time.Millisecond,
+			90 * time.Millisecond:  10 * time.Millisecond,
+			150 * time.Millisecond: bulkhead.DefaultCoDelTarget, // emptied by refusals 50 ms ago: still standing
+			200 * time.Millisecond: bulkhead.DefaultCoDelTarget,
+			400 * time.Millisecond: 100 * time.Millisecond, // after a quiet interval: an interval again
+		}
+		results := make(chan result, len(want))
+		for at := range want {
+			go func() {
+				<-time.After(at)
+				t0 := time.Now()
+				err := b.Do(t.Context(), func(context.Context) error { return nil })
+				results <- result{at, time.Since(t0), err}
+			}()
+		}
+		for range want {
+			r := <-results
+			assert.ErrorIs(t, r.err, bulkhead.ErrWaitTimeout, "arrived at %v", r.arrived)
+			assert.Equal(t, want[r.arrived], r.waited, "arrived at %v", r.arrived)
+		}
+		assert.Equal(t, uint64(len(want)), b.Stats().Shed)
+		close(hung)
 	})
 }

@@ -36,7 +36,7 @@ func (b *Bulkhead) Stats() Stats {
 	b.mu.Lock()
 	s := state(b.state.Load())
 	noWait := b.granted + uint64(s.granted())
-	controlled := b.codel != nil && b.codel.standing(&b.queue, monotime.Now())
+	controlled := b.codel != nil && b.codel.Standing(b.queue.head != nil, monotime.Now())
 	b.mu.Unlock()
 	st := Stats{
 		MaxConcurrent: s.limit(),

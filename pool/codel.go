@@ -36,19 +36,25 @@ func (q QueueDiscipline) String() string { return codel.Name(int(q)) }
 
 // codelQueue is a CoDel pool's queue: a deque under a mutex. A ring cannot
 // serve newest first, and the lock is held only to push or take one task.
+//
+// Tasks are shed when a worker takes the next one, and also by a timer
+// when no worker does (every worker stuck on a hung dependency): it is
+// armed for the oldest task's limit — the moment the queue will stand, or
+// its target once it stands — and sheds every task past its limit.
 type codelQueue struct {
-	target, interval int64
+	shed func(task) // the pool's: counts a shed task and tells its waiter
 
-	mu            sync.Mutex
-	buf           []task // a ring buffer of QueueSize
-	head, n       int
-	nonEmptySince int64 // monotime: when the queue last went from empty to not
-	standing      atomic.Bool
+	mu       sync.Mutex
+	state    *codel.State
+	buf      []task // a ring buffer of QueueSize
+	head, n  int
+	standing atomic.Bool
+	timer    *time.Timer // fires expire; made at the first push
+	armed    bool        // the timer is set to fire
 }
 
-func newCoDelQueue(size int, target, interval time.Duration) *codelQueue {
-	t, i := codel.Settings(target, interval)
-	return &codelQueue{target: int64(t), interval: int64(i), buf: make([]task, size)}
+func newCoDelQueue(size int, target, interval time.Duration, shed func(task)) *codelQueue {
+	return &codelQueue{state: codel.NewState(target, interval), buf: make([]task, size), shed: shed}
 }
 
 func (q *codelQueue) push(t task) bool {
@@ -57,12 +63,59 @@ func (q *codelQueue) push(t task) bool {
 	if q.n == len(q.buf) {
 		return false
 	}
-	if q.n == 0 {
-		q.nonEmptySince = t.enq
-	}
+	wait := q.state.Joined(q.n == 0, t.enq)
 	q.buf[(q.head+q.n)%len(q.buf)] = t
 	q.n++
+	if !q.armed {
+		q.arm(wait) // the oldest's limit: this task's, if the queue was empty
+	}
 	return true
+}
+
+// arm sets the timer to fire after d. q.mu must be held.
+func (q *codelQueue) arm(d time.Duration) {
+	q.armed = true
+	if q.timer == nil {
+		q.timer = time.AfterFunc(d, q.expire)
+	} else {
+		q.timer.Reset(d)
+	}
+}
+
+// expire is the timer's func: it sheds the tasks past their limit, oldest
+// first, and arms the timer for the next oldest.
+func (q *codelQueue) expire() {
+	var shed []task
+	q.mu.Lock()
+	q.armed = false
+	now := monotime.Now()
+	for q.n > 0 && now >= q.state.Limit(q.buf[q.head].enq) {
+		shed = append(shed, q.takeLocked(q.head))
+	}
+	if q.n == 0 {
+		if len(shed) > 0 {
+			q.state.Left(false, now)
+		}
+	} else {
+		q.arm(time.Duration(q.state.Limit(q.buf[q.head].enq) - now)) // the oldest left
+	}
+	q.standing.Store(q.state.Standing(q.n > 0, now))
+	q.mu.Unlock()
+	for _, t := range shed {
+		q.shed(t) // outside the lock: a waiter is told
+	}
+}
+
+// takeLocked removes and returns the task at ring index i (the head or the
+// tail). q.mu must be held.
+func (q *codelQueue) takeLocked(i int) task {
+	t := q.buf[i]
+	q.buf[i] = task{} // do not keep its ctx and func alive
+	if i == q.head {
+		q.head = (q.head + 1) % len(q.buf)
+	}
+	q.n--
+	return t
 }
 
 // pop takes the next task at now: the newest in a standing queue, the
@@ -73,24 +126,22 @@ func (q *codelQueue) pop(now int64) (t task, ok, shed bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if q.n == 0 {
-		q.standing.Store(false)
+		q.standing.Store(q.state.Standing(false, now))
 		return task{}, false, false
 	}
-	standing := now-q.nonEmptySince >= q.interval
+	standing := q.state.Standing(true, now)
 	q.standing.Store(standing)
 	i := q.head
 	switch {
-	case standing && now-q.buf[q.head].enq > q.target:
+	case standing && q.state.Late(q.buf[q.head].enq, now):
 		shed = true // the oldest, past the target
 	case standing:
 		i = (q.head + q.n - 1) % len(q.buf) // the newest
 	}
-	t = q.buf[i]
-	q.buf[i] = task{} // do not keep its ctx and func alive
-	if i == q.head {
-		q.head = (q.head + 1) % len(q.buf)
+	t = q.takeLocked(i)
+	if q.n == 0 {
+		q.state.Left(!shed, now)
 	}
-	q.n--
 	return t, true, shed
 }
 
@@ -98,6 +149,16 @@ func (q *codelQueue) len() int {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	return q.n
+}
+
+// stop disarms the timer, for Close once the queue is drained.
+func (q *codelQueue) stop() {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.timer != nil {
+		q.timer.Stop()
+	}
+	q.armed = false
 }
 
 // pushTask queues t on the pool's queue, reporting false if it is full.

@@ -213,3 +213,52 @@ func TestCoDelHammer(t *testing.T) {
 		t.Logf("submitted %d: completed %d, expired %d, shed %d", st.Submitted, st.Completed, st.Expired, st.Shed)
 	})
 }
+
+// The incident's own case for a pool: every worker is stuck on a hung
+// dependency, so no worker ever takes the next task. Once the queue has
+// stood an interval its tasks are shed all the same, each once it is past
+// the target, and their waiters told at once; a task that comes after a
+// quiet interval may wait an interval again.
+func TestCoDelShedsWhenEveryWorkerIsStuck(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := pool.MustNew(pool.Config{Workers: 2, QueueSize: 10, Queue: pool.CoDel})
+		hung := make(chan struct{})
+		for range 2 {
+			require.NoError(t, p.Submit(t.Context(), func(context.Context) { <-hung }))
+		}
+		synctest.Wait()
+		want := map[time.Duration]time.Duration{
+			0:                      100 * time.Millisecond,
+			50 * time.Millisecond:  50 * time.Millisecond,
+			90 * time.Millisecond:  10 * time.Millisecond,
+			150 * time.Millisecond: pool.DefaultCoDelTarget,
+			200 * time.Millisecond: pool.DefaultCoDelTarget,
+			400 * time.Millisecond: 100 * time.Millisecond,
+		}
+		type result struct {
+			arrived, waited time.Duration
+			err             error
+		}
+		results := make(chan result, len(want))
+		for at := range want {
+			go func() {
+				<-time.After(at)
+				t0 := time.Now()
+				err := p.Do(t.Context(), func(context.Context) error { return nil })
+				results <- result{at, time.Since(t0), err}
+			}()
+		}
+		for range want {
+			r := <-results
+			assert.ErrorIs(t, r.err, pool.ErrShed, "arrived at %v", r.arrived)
+			assert.ErrorIs(t, r.err, watertight.ErrRejected)
+			assert.Equal(t, want[r.arrived], r.waited, "arrived at %v", r.arrived)
+		}
+		// A fire-and-forget task is shed too, and never runs.
+		require.NoError(t, p.Submit(t.Context(), func(context.Context) { t.Error("a shed task ran") }))
+		<-time.After(time.Second)
+		assert.Equal(t, uint64(len(want)+1), p.Stats().Shed)
+		close(hung)
+		require.NoError(t, p.Close(t.Context()))
+	})
+}

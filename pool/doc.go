@@ -62,15 +62,19 @@
 // overload into latency: every task waits the whole queue, and most of the
 // callers time out having waited. Config.Queue CoDel is "Fail at Scale"'s
 // answer (Facebook): while the queue keeps emptying, tasks are served first
-// in, first out; once it has not been empty for CoDelInterval (100 ms) it
-// stands, and is served newest first — those still likely to be waited for
-// — and a task that has waited more than CoDelTarget (5 ms) when a worker
-// takes the next one is shed: it never runs, and its Do, Future or Group
-// waiter gets ErrShed (matching watertight.ErrRejected) at once. Shed tasks
-// are counted in Stats.Shed; Stats.Controlled says whether the queue stood
-// when a worker last looked. The limit a task is held to is the one in
-// force when it is checked: a task queued before the queue stood is held
-// to the target once it stands. A fire-and-forget task has no waiter to
+// in, first out; once it has gone CoDelInterval (100 ms) without emptying
+// by serving its tasks it stands, and is served newest first — those
+// still likely to be waited for — and a task that has waited more than
+// CoDelTarget (5 ms) is shed: it never runs, and its Do, Future or Group
+// waiter gets ErrShed (matching watertight.ErrRejected) at once. Tasks are
+// shed when a worker takes the next one, and also when no worker does (a
+// hung dependency holds every worker): a timer, armed for the oldest
+// task's limit, sheds it when the queue stands. A task queued before the
+// queue stood is held to the target once it stands, and a queue emptied by
+// shedding stands on for an interval, so that the next task of a hung
+// dependency is shed after the target, not an interval. Shed tasks are
+// counted in Stats.Shed; Stats.Controlled says whether the queue stood
+// when it was last looked at. A fire-and-forget task has no waiter to
 // tell; Stats.Shed counts it, and no callback is needed for it: whoever
 // submitted it has moved on, and a log line per shed task would itself be
 // load at the worst moment.
@@ -79,7 +83,8 @@
 // of 10 ms serve, 30 s, a 1 s deadline for every caller): FIFO served 12%
 // of its capacity in time, its tasks waiting up to 1 s (p99 1.000 s); CoDel
 // served 100% of it in time, shedding a third of the offered load, with a
-// p99 wait of 47 ms — the paper's 40–60 ms. The paper's rule flips back to
+// p99 wait of 47 ms — the paper's 40–60 ms (re-measured with the timer:
+// the same to within a task). The paper's rule flips back to
 // FIFO each time the queue empties; at 0.8× the load it still shed 0.5% of
 // the tasks (60 of 11,975), which hysteresis could avoid; there is none.
 //

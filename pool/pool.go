@@ -130,7 +130,7 @@ func New(cfg Config) (*Pool, error) {
 	}
 	if cfg.Queue == CoDel {
 		p.queue = newRing(0)
-		p.codel = newCoDelQueue(cfg.QueueSize, cfg.CoDelTarget, cfg.CoDelInterval)
+		p.codel = newCoDelQueue(cfg.QueueSize, cfg.CoDelTarget, cfg.CoDelInterval, p.shedTask)
 	}
 	if cfg.QueueSize == 0 {
 		p.handoff = make(chan task)
@@ -384,6 +384,9 @@ func (p *Pool) worker(slot *workerSlot) {
 		// A task panicked; runTasks recovered and reported it. Go on.
 	}
 	if p.alive.Add(-1) == 0 {
+		if p.codel != nil {
+			p.codel.stop() // drained: nothing left to shed
+		}
 		close(p.exited)
 	}
 }
