@@ -182,3 +182,32 @@ func TestLimitsTakeTimeFromDifferencesOnly(t *testing.T) {
 		}
 	}
 }
+
+// Goes down to a small capacity: with capacities of 1 to 4 under a
+// ceiling of 100, the limit settles at about capacity × Tolerance +
+// QueueSize, as the doc says. A floor of 0.5 on the gradient held it at
+// 13–14 for all of them; and a probe at half the limit was not at no load
+// when the capacity was below that.
+func TestGradientGoesDownToASmallCapacity(t *testing.T) {
+	for c := 1; c <= 4; c++ {
+		run := simulate(newGradient(t, adaptive.GradientConfig{}), 100, 2*float64(c)/0.010, []phase{{60 * time.Second, c, baseRTT}})
+		minL, maxL, mean, goodput, p99 := summary(between(run, 40*time.Second, 60*time.Second))
+		want := 1.05*float64(c) + queueSize
+		t.Logf("C=%d: limit %d..%d (mean %.1f; C × 1.05 + 4 = %.2f), goodput %.0f/s of %d, worst p99 %v; every 5 s:%s",
+			c, minL, maxL, mean, want, goodput, c*100, p99, trace(run, 0, 60*time.Second, 5*time.Second))
+		assert.InDelta(t, want, mean, 1.5, "C=%d", c)
+		assert.GreaterOrEqual(t, goodput, 0.9*float64(c*100), "C=%d", c)
+	}
+}
+
+// Instant calls (a latency of 0, a cache) are no division by zero: the
+// limit stays a number in [Min, Max] and grows with the demand.
+func TestGradientWithInstantCalls(t *testing.T) {
+	l := newGradient(t, adaptive.GradientConfig{Max: 100})
+	var got int
+	for i := range 5000 {
+		got = l.Observe(adaptive.Sample{Start: time.Duration(i) * time.Microsecond, RTT: 0, InFlight: 1000})
+		require.True(t, got >= 1 && got <= 100, "sample %d: limit %d", i, got)
+	}
+	assert.Greater(t, got, adaptive.DefaultInitial, "instant calls, and demand for more: the limit grows")
+}

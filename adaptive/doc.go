@@ -21,12 +21,18 @@
 //
 // Gradient is Netflix's Gradient2: each window of about one limit's worth
 // of calls, the gradient is Tolerance × the no-load latency over the
-// window's mean latency, between 0.5 and 1, and the new estimate is
-// limit × gradient + QueueSize, taken in with Smoothing. While calls run at
-// the no-load latency the limit grows by the queue; once more are let in
-// than the dependency serves at once, they queue inside it, latency rises,
-// and the limit shrinks. It settles at about the capacity × Tolerance plus
-// QueueSize: with the defaults (1.05, 4, 0.2), capacity + 5%, + 4.
+// window's mean latency, at most 1, and the new estimate is limit ×
+// gradient + QueueSize, at least half the limit, taken in with Smoothing.
+// While calls run at the no-load latency the limit grows by the queue;
+// once more are let in than the dependency serves at once, they queue
+// inside it, latency rises, and the limit shrinks. It settles at about the
+// capacity × Tolerance plus QueueSize: with the defaults (1.05, 4, 0.2),
+// capacity + 5%, + 4 — also for a capacity of 1 (a limit of 5). Gradient2
+// floors the gradient at 0.5, which holds the limit at twice QueueSize or
+// more whatever the capacity; here the floor is on one window's drop (at
+// most half), not on where the limit can go. Mean latencies under a
+// microsecond count as a microsecond: instant calls are no division by
+// zero.
 //
 // Every published limiter of this kind (Netflix's Gradient2, PR #134;
 // failsafe-go's adaptivelimiter, #127; Uber's Cinnamon) has one failure:
@@ -35,10 +41,15 @@
 // it stops shedding. Gradient has three guards against it:
 //
 //   - The no-load latency is measured, not averaged: the limit is halved
-//     for one window — at first, and then every ProbeInterval (30 s), give
-//     or take 25% at random so that a fleet does not probe in step — and
-//     the mean latency of the calls started during the probe is the
-//     baseline until the next probe (or until calls run faster still).
+//     — at first, and then every ProbeInterval (30 s), give or take 25% at
+//     random so that a fleet does not probe in step — and halved again,
+//     a window at a time, while halving the calls cuts their mean latency
+//     by more than a quarter (they still queue in a dependency whose
+//     capacity is below that level); the mean latency of the calls
+//     started at the last level is the baseline until the next probe (or
+//     until calls run faster still). A dependency of high capacity is
+//     probed for one window, as Gradient2 does; one of capacity 1 under a
+//     limit of 100, for about seven.
 //     Through a 30-minute brownout in which the capacity is a fifth, the
 //     probes keep finding the same no-load latency and the limit stays at
 //     the reduced capacity; the tests show the published EWMA baseline

@@ -106,13 +106,15 @@ type gradient struct {
 	sum             time.Duration
 	dropped         bool
 
-	// A probe: the limit halved for one window to measure the no-load
-	// latency, then restored.
-	probing   bool
-	saved     float64
-	probeFrom time.Duration // calls that started before the probe are left out of it
-	nextProbe time.Duration
-	seen      bool // a sample came: the first probe has its start
+	// A probe: the limit halved, for one window or more, to measure the
+	// no-load latency, then restored.
+	probing    bool
+	saved      float64
+	probeFrom  time.Duration // calls that started before the probe are left out of it
+	probeAbove time.Duration // the mean latency at the level above this probe's; 0: unknown
+	nextProbe  time.Duration
+	seen       bool // a sample came: the first probe has its start
+	lastRTT    time.Duration // the mean latency of the last window at the limit
 
 	// The throughput guard: what the last raise of the limit was made
 	// from, and how long raises are held after one that did not help.
@@ -150,7 +152,7 @@ func (g *gradient) Observe(s Sample) int {
 // evaluate ends a window and sets the limit from it.
 func (g *gradient) evaluate() {
 	c := g.cfg
-	rtt := g.sum / time.Duration(g.n)
+	rtt := max(g.sum/time.Duration(g.n), minRTT) // an instant call is as fast as we can tell
 	span := max(g.end-g.start, time.Microsecond)
 	throughput := float64(g.n) / span.Seconds()
 	bound := g.inflightPeak >= int(g.limit) // the limit held calls back: the window says something about more
@@ -158,12 +160,28 @@ func (g *gradient) evaluate() {
 	g.n, g.sum, g.inflightPeak, g.dropped = 0, 0, 0, false
 
 	if g.probing {
+		// The probe goes down a level at a time, halving the limit, until
+		// the latency stops falling with the load: while halving the calls
+		// in flight cuts their latency by more than a quarter, they still
+		// queue in the dependency (its capacity is below this level). A
+		// level the calls did not fill, or the first level of the first
+		// probe, has nothing to compare with: the probe goes on down.
+		known := g.probeAbove > 0 && bound
+		if g.limit > float64(c.Min) && (!known || rtt < g.probeAbove*3/4) {
+			g.probeAbove, g.probeFrom = 0, now
+			if bound {
+				g.probeAbove = rtt
+			}
+			g.limit = max(float64(c.Min), g.limit/2)
+			return
+		}
 		g.probing = false
-		g.baseline = rtt // measured at half the limit: the no-load latency, now
+		g.baseline = rtt // the latency stopped falling with the load: the no-load latency, now
 		g.limit = g.saved
 		g.nextProbe = now + time.Duration(float64(c.ProbeInterval)*(0.75+0.5*g.rng.Float64()))
 		return
 	}
+	g.lastRTT = rtt
 	if rtt < g.baseline {
 		g.baseline = rtt // faster than the no-load latency we had: the dependency got faster
 	}
@@ -172,8 +190,14 @@ func (g *gradient) evaluate() {
 	case c.MaxHealthyRTT > 0 && rtt > c.MaxHealthyRTT:
 		next = g.limit / 2
 	default:
-		gradient := min(1, max(0.5, c.Tolerance*float64(g.baseline)/float64(rtt)))
-		next = g.limit*gradient + float64(c.QueueSize)
+		// The estimate is at least half the limit, so that one window
+		// never sheds more than half; but the gradient itself has no
+		// floor, so that over a few windows the limit reaches the
+		// capacity × Tolerance + QueueSize, however far below the limit
+		// that is (a floor of 0.5 on the gradient, as Gradient2's, holds
+		// it at 2 × QueueSize or more).
+		gradient := min(1, c.Tolerance*float64(g.baseline)/float64(rtt))
+		next = max(g.limit/2, g.limit*gradient+float64(c.QueueSize))
 	}
 	if dropped {
 		next = min(next, g.limit*0.9)
@@ -195,10 +219,15 @@ func (g *gradient) evaluate() {
 	}
 	g.limit = min(float64(c.Max), max(float64(c.Min), g.limit*(1-c.Smoothing)+next*c.Smoothing))
 	if now >= g.nextProbe {
-		g.probing, g.saved, g.probeFrom = true, g.limit, now
+		g.probing, g.saved, g.probeFrom, g.probeAbove = true, g.limit, now, g.lastRTT
 		g.limit = max(float64(c.Min), g.limit/2)
 	}
 }
+
+// minRTT is the shortest mean latency Gradient tells apart: calls faster
+// than a microsecond on average are taken as that fast, so that a window
+// of instant calls is no division by zero.
+const minRTT = time.Microsecond
 
 // Initial returns GradientConfig.Initial: where a bulkhead starts.
 func (g *gradient) Initial() int { return g.cfg.Initial }

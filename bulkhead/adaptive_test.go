@@ -140,3 +140,23 @@ func TestAdaptiveHammer(t *testing.T) {
 		t.Logf("%d calls, peak %d at once, highest limit %d, limit at the end %d", calls.Load(), peak.Load(), highest.Load(), st.MaxConcurrent)
 	})
 }
+
+// An adaptive bulkhead whose first calls are instant is not pinned at a
+// limit of 1 (a 0/0 gradient used to make its limit NaN for ever).
+func TestAdaptiveBulkheadWithInstantCalls(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l, err := adaptive.Gradient(adaptive.GradientConfig{})
+		require.NoError(t, err)
+		b := bulkhead.MustNew(bulkhead.Config{MaxConcurrent: 100, MaxQueue: 100, Limit: l})
+		var wg sync.WaitGroup
+		for range 8 {
+			wg.Go(func() {
+				for range 500 {
+					_ = b.Do(t.Context(), func(context.Context) error { return nil }) // no time passes in a bubble
+				}
+			})
+		}
+		wg.Wait()
+		assert.Greater(t, b.Stats().MaxConcurrent, 1)
+	})
+}
