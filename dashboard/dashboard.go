@@ -47,8 +47,33 @@ func (d *Dashboard) Add(instances ...any) error {
 	if err := checkSources(append(slices.Clip(d.sources), instances...), len(d.sources)); err != nil {
 		return err
 	}
+	// A first sample now, so that the first read has rates and waits
+	// since Add, not since each instance was made.
+	d.observe(instances, monotime.Now())
 	d.sources = append(d.sources, instances...)
 	return nil
+}
+
+// observe samples every instance among sources at now, for their
+// histories. d.mu must be held.
+func (d *Dashboard) observe(sources []any, now int64) {
+	if d.hist == nil {
+		d.hist = map[any]*history{}
+	}
+	readAll(sources, func(r *reading) { d.historyOf(r, now) })
+}
+
+// historyOf returns r's history, sampled at now and marked as seen in
+// this generation. d.mu must be held.
+func (d *Dashboard) historyOf(r *reading, now int64) *history {
+	h := d.hist[r.key]
+	if h == nil {
+		h = new(history)
+		d.hist[r.key] = h
+	}
+	h.visited = d.gen
+	h.observe(now, r)
+	return h
 }
 
 // checkSources checks the sources from index added on, and the names of
@@ -73,13 +98,7 @@ func (d *Dashboard) snapshot() Snapshot {
 	now, wall := monotime.Now(), time.Now()
 	cards := make([]Card, 0, len(d.hist))
 	readAll(d.sources, func(r *reading) {
-		h := d.hist[r.key]
-		if h == nil {
-			h = new(history)
-			d.hist[r.key] = h
-		}
-		h.visited = d.gen
-		h.observe(now, r)
+		h := d.historyOf(r, now)
 		cards = append(cards, cardOf(r, h, now))
 	})
 	for k, h := range d.hist {
@@ -122,13 +141,15 @@ func cardOf(r *reading, h *history, now int64) Card {
 // waitOf is r's wait over the window that starts at oldest (the whole
 // past when oldest is nil), and its points.
 func waitOf(r *reading, h *history, oldest *sample, now int64) *Wait {
-	st := r.wait
+	st := r.wait // no sample before now (an instance first seen now): everything since it was made
 	if oldest != nil {
 		st = h.waitSince(oldest)
-		for i, n := range r.wait.Buckets { // and those since the latest sample
-			st.Buckets[i] += n - h.wait.Buckets[i]
-			st.Count += n - h.wait.Buckets[i]
+		tail := r.wait.Sub(h.wait) // and those since the latest sample
+		for i, n := range tail.Buckets {
+			st.Buckets[i] += n
 		}
+		st.Count += tail.Count
+		st.Max = max(st.Max, tail.Max)
 	}
 	w := &Wait{What: waitWhat[r.card.Kind], Count: st.Count, P50MS: ms(st.Quantile(0.5)), P99MS: ms(st.Quantile(0.99)), Points: []Point{}}
 	after := false
@@ -180,14 +201,14 @@ func arrange(at time.Time, cards []Card) Snapshot {
 // JSON when the query has format=json. Every answer reads every instance
 // live; it is never cached.
 func (d *Dashboard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("Cache-Control", "no-store") // every answer, the errors included
+	h.Set("X-Content-Type-Options", "nosniff")
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		w.Header().Set("Allow", "GET, HEAD")
+		h.Set("Allow", "GET, HEAD")
 		http.Error(w, "dashboard: only GET and HEAD", http.StatusMethodNotAllowed)
 		return
 	}
-	h := w.Header()
-	h.Set("Cache-Control", "no-store")
-	h.Set("X-Content-Type-Options", "nosniff")
 	switch f := r.URL.Query().Get("format"); f {
 	case "json":
 		writeJSON(w, d.snapshot())

@@ -34,9 +34,15 @@
 // kilobytes at most), taken when the page or its JSON is read, at most
 // once a second per instance; nothing else runs. Nobody watching costs
 // nothing beyond those rings, and the ring of an instance that is gone (a
-// host that httpguard.Hosts dropped) is dropped on the next read. The
-// first read of an instance has no rates yet; from the second, rates and
-// waits cover the time since the oldest sample of the last minute.
+// host that httpguard.Hosts dropped) is dropped on the next read. Add
+// takes a first sample of what it adds, so the first read has rates and
+// waits since Add; an instance first found on a read (a new host) has
+// none on that read. From then on, rates and waits cover the time since
+// the oldest sample of the last minute — or, on the first read after a
+// quiet spell with no sample in the last minute, since the newest sample
+// before it, with the window's real length in Rates.WindowSeconds: never
+// the whole past under a "last minute" label. A window's p99 and each
+// chart point are its own waits', not the longest wait ever.
 //
 // A card's Status is "refusing" when its instance turned calls away since
 // the newest sample at least a second old (a breaker: while it is open),

@@ -36,6 +36,7 @@ type sample struct {
 	c        counters
 	waits    []bucketCount // the buckets that grew since the previous sample
 	p50, p99 time.Duration // of those waits; 0 if none
+	max      time.Duration // the longest of them (estimated within a bucket, as poolwait.Stats.Sub does)
 	count    uint64        // how many waits those were
 }
 
@@ -69,20 +70,14 @@ func (h *history) observe(now int64, r *reading) {
 	s := &h.ring[h.next]
 	*s = sample{at: now, c: r.c, waits: s.waits[:0]}
 	if r.hasWait {
-		first := h.n == 0
-		var interval poolwait.Stats
-		for i := range poolwait.NumBuckets {
-			if d := r.wait.Buckets[i] - h.wait.Buckets[i]; d > 0 {
-				if !first {
-					s.waits = append(s.waits, bucketCount{uint8(i), d})
+		if h.n > 0 { // the first sample's interval is the whole past: not a point of the chart
+			interval := r.wait.Sub(h.wait) // its Max is this interval's, not the all-time one
+			for i, n := range interval.Buckets {
+				if n > 0 {
+					s.waits = append(s.waits, bucketCount{uint8(i), n})
 				}
-				interval.Buckets[i] = d
-				interval.Count += d
 			}
-		}
-		if !first { // the first sample's interval is the whole past: not a point of the chart
-			interval.Max = r.wait.Max
-			s.count = interval.Count
+			s.count, s.max = interval.Count, interval.Max
 			s.p50, s.p99 = interval.Quantile(0.5), interval.Quantile(0.99)
 		}
 		h.wait = r.wait
@@ -91,21 +86,29 @@ func (h *history) observe(now int64, r *reading) {
 	h.n = min(h.n+1, HistoryLength)
 }
 
-// window returns the oldest sample within the last minute of now and the
-// newest one at least samplePeriod old (nil when there is none), for
-// rates over the minute and the state "now".
+// window returns where the window of rates and waits starts, and the
+// newest sample at least samplePeriod old (nil when there is none), for
+// the state "now". The window starts at the oldest sample within the last
+// minute; when none is (the first read after a quiet spell: nobody read
+// the page for a while), at the newest sample before now, however old, so
+// that the counts of that longer window are shown as what they are, over
+// their own length, never as the whole past.
 func (h *history) window(now int64) (oldest, recent *sample) {
+	var before *sample // the newest sample before now
 	for i := range h.n {
 		s := h.at(i)
-		if now-s.at > int64(time.Minute) {
-			continue
+		if now-s.at > 0 {
+			before = s
 		}
-		if oldest == nil && now-s.at > 0 {
+		if oldest == nil && now-s.at > 0 && now-s.at <= int64(time.Minute) {
 			oldest = s
 		}
 		if now-s.at >= int64(samplePeriod) {
 			recent = s
 		}
+	}
+	if oldest == nil {
+		oldest = before
 	}
 	return oldest, recent
 }
@@ -125,7 +128,7 @@ func (h *history) waitSince(from *sample) poolwait.Stats {
 			st.Buckets[b.bucket] += b.n
 			st.Count += b.n
 		}
+		st.Max = max(st.Max, s.max) // the window's longest, not the all-time one
 	}
-	st.Max = h.wait.Max
 	return st
 }

@@ -72,10 +72,11 @@ type Card struct {
 	Transitions []Transition `json:"transitions,omitempty"`
 }
 
-// Rates are per-second rates over the last WindowSeconds (up to a
-// minute): from the oldest sample of the last minute to now. On the first
-// read of an instance there is no sample before it: WindowSeconds and
-// every rate are 0.
+// Rates are per-second rates over the last WindowSeconds: from the oldest
+// sample of the last minute to now, or, when no sample is that recent,
+// from the newest one before now (WindowSeconds is then over 60). When
+// there is no sample before now (an instance first found on this read),
+// WindowSeconds and every rate are 0.
 type Rates struct {
 	WindowSeconds float64 `json:"window_s"`
 	Calls         float64 `json:"calls"`    // calls made (for a budget: requests deposited)
@@ -90,8 +91,8 @@ type Wait struct {
 	// What it measures: "wait for a slot", "wait for a worker", "call
 	// duration", "wait between attempts" or "wait for a connection".
 	What string `json:"what"`
-	// Count, P50MS and P99MS cover the waits of Rates' window; on the
-	// first read, everything since the instance was created.
+	// Count, P50MS and P99MS cover the waits of Rates' window; when it has
+	// none (WindowSeconds 0), everything since the instance was created.
 	Count uint64  `json:"count"`
 	P50MS float64 `json:"p50_ms"`
 	P99MS float64 `json:"p99_ms"`

@@ -192,7 +192,8 @@ func (s Stats) Quantile(q float64) time.Duration {
 // a quantile, as the geometric middle of the highest bucket that gained a
 // wait, capped at s.Max: within QuantileError of the interval's longest
 // wait, so that the interval's quantiles, Quantile(1) and the top ranks of
-// a small interval included, keep the error Quantile documents.
+// a small interval included, keep the error Quantile documents; waits all
+// under 1.024µs give 0, which Quantile reports for them.
 func (s Stats) Sub(prev Stats) Stats {
 	d := Stats{Total: s.Total - prev.Total}
 	top := -1
@@ -209,7 +210,7 @@ func (s Stats) Sub(prev Stats) Stats {
 	case s.Max > prev.Max:
 		d.Max = s.Max
 	case top == 0:
-		d.Max = min(BucketUpperBound(0)/2, s.Max)
+		d.Max = 0 // under 1.024µs: no wait, as Quantile reports it
 	case top == NumBuckets-1:
 		d.Max = s.Max
 	default:
