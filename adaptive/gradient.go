@@ -113,7 +113,7 @@ type gradient struct {
 	probeFrom  time.Duration // calls that started before the probe are left out of it
 	probeAbove time.Duration // the mean latency at the level above this probe's; 0: unknown
 	nextProbe  time.Duration
-	seen       bool // a sample came: the first probe has its start
+	seen       bool          // a sample came: the first probe has its start
 	lastRTT    time.Duration // the mean latency of the last window at the limit
 
 	// The throughput guard: what the last raise of the limit was made
