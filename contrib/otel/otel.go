@@ -126,6 +126,11 @@ func (a *Adapter) AddDB(name string, db *poolwait.DB) error {
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	for other, n := range a.dbs {
+		if n == name && other != db {
+			return fmt.Errorf("watertightotel: AddDB: another *poolwait.DB is named %q already; give each pool a name of its own (two would export colliding series, and every scrape would fail)", name)
+		}
+	}
 	a.dbs[db] = name
 	return nil
 }

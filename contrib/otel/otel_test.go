@@ -197,3 +197,21 @@ func TestDatabasePool(t *testing.T) {
 	assert.Equal(t, 1.0, got["watertight.sql.connections.in_use{name=orders}"])
 	assert.Equal(t, 0.0, got["watertight.sql.waits{name=orders}"])
 }
+
+// Two pools with one name are an error from AddDB, as they are for every
+// other kind in Add.
+func TestTwoPoolsWithOneNameAreAnError(t *testing.T) {
+	db1, db2 := sql.OpenDB(fakesql.Connector{}), sql.OpenDB(fakesql.Connector{})
+	defer db1.Close()
+	defer db2.Close()
+	s1, _ := poolwait.NewDB(db1)
+	s2, _ := poolwait.NewDB(db2)
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
+	defer mp.Shutdown(context.Background())
+	a, err := watertightotel.Register(mp)
+	require.NoError(t, err)
+	defer a.Unregister()
+	require.NoError(t, a.AddDB("pg", s1))
+	require.NoError(t, a.AddDB("pg", s1))
+	assert.EqualError(t, a.AddDB("pg", s2), `watertightotel: AddDB: another *poolwait.DB is named "pg" already; give each pool a name of its own (two would export colliding series, and every scrape would fail)`)
+}

@@ -103,6 +103,11 @@ func (c *Collector) AddDB(name string, db *poolwait.DB) error {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	for other, n := range c.dbs {
+		if n == name && other != db {
+			return fmt.Errorf("watertightprom: AddDB: another *poolwait.DB is named %q already; give each pool a name of its own (two would export colliding series, and every scrape would fail)", name)
+		}
+	}
 	c.dbs[db] = name
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/require"
 
@@ -43,4 +44,24 @@ watertight_sql_waits_total{name="orders"} 0
 	problems, err := testutil.CollectAndLint(c)
 	require.NoError(t, err)
 	require.Empty(t, problems)
+}
+
+// Two pools with one name are an error from AddDB: they would export
+// colliding series, and every scrape of /metrics — the Go runtime's
+// metrics included — would fail.
+func TestTwoPoolsWithOneNameAreAnError(t *testing.T) {
+	db1, db2 := sql.OpenDB(fakesql.Connector{}), sql.OpenDB(fakesql.Connector{})
+	defer db1.Close()
+	defer db2.Close()
+	s1, _ := poolwait.NewDB(db1)
+	s2, _ := poolwait.NewDB(db2)
+	c := watertightprom.NewCollector()
+	require.NoError(t, c.AddDB("pg", s1))
+	require.NoError(t, c.AddDB("pg", s1), "the same pool again")
+	err := c.AddDB("pg", s2)
+	require.EqualError(t, err, `watertightprom: AddDB: another *poolwait.DB is named "pg" already; give each pool a name of its own (two would export colliding series, and every scrape would fail)`)
+	reg := prometheus.NewRegistry()
+	require.NoError(t, reg.Register(c))
+	_, err = reg.Gather()
+	require.NoError(t, err, "the scrape still works")
 }
