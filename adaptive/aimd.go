@@ -78,7 +78,7 @@ func (a *aimd) Observe(s Sample) int {
 			a.lastDecrease, a.decreased = s.Start+s.RTT, true
 		}
 	case 2*s.InFlight >= int(a.limit):
-		a.limit = min(float64(a.cfg.Max), a.limit+1/a.limit)
+		a.limit = min(float64(a.cfg.Max), a.limit+float64(s.weight())/a.limit)
 	}
 	return int(a.limit)
 }

@@ -138,8 +138,9 @@ func (g *gradient) Observe(s Sample) int {
 	if g.n == 0 {
 		g.start, g.end = s.Start, end
 	}
-	g.n++
-	g.sum += s.RTT
+	w := s.weight()
+	g.n += w
+	g.sum += s.RTT * time.Duration(w)
 	g.end = max(g.end, end)
 	g.inflightPeak = max(g.inflightPeak, s.InFlight)
 	g.dropped = g.dropped || s.Dropped

@@ -24,7 +24,14 @@ type Sample struct {
 	// Dropped says the call failed in a way that signals overload: an
 	// inner deadline, or an inner refusal.
 	Dropped bool
+	// Calls is how many calls the sample stands for: a bulkhead whose
+	// calls come faster than a limit needs times one in Calls of them,
+	// and reports it with the weight of all. 0 counts as 1.
+	Calls int
 }
+
+// weight is s.Calls, at least 1.
+func (s Sample) weight() int { return max(s.Calls, 1) }
 
 // Shared defaults, and why.
 const (

@@ -160,3 +160,36 @@ func TestAdaptiveBulkheadWithInstantCalls(t *testing.T) {
 		assert.Greater(t, b.Stats().MaxConcurrent, 1)
 	})
 }
+
+// At a high call rate an adaptive bulkhead times one call in several and
+// reports it for all of them: the samples' weights add up to the calls
+// (give or take the calls of the last sample), far fewer samples are
+// taken, and every drop is still reported.
+func TestAdaptiveSamplingAtAHighRate(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) { // no time passes: every call ends with the one before
+		lim := &scripted{limits: []int{100}}
+		b := bulkhead.MustNew(bulkhead.Config{MaxConcurrent: 100, Limit: lim})
+		const calls = 20000
+		for i := range calls {
+			_ = b.Do(t.Context(), func(context.Context) error {
+				if i%1000 == 999 {
+					return bulkhead.ErrFull // an inner refusal: a drop
+				}
+				return nil
+			})
+		}
+		lim.mu.Lock()
+		defer lim.mu.Unlock()
+		weight, drops := 0, 0
+		for _, s := range lim.samples {
+			weight += max(s.Calls, 1)
+			if s.Dropped {
+				drops++
+			}
+		}
+		t.Logf("%d calls: %d samples, weights adding up to %d, %d drops reported", calls, len(lim.samples), weight, drops)
+		assert.Less(t, len(lim.samples), calls/10, "most calls are not timed")
+		assert.InDelta(t, calls, weight, 0.02*calls)
+		assert.GreaterOrEqual(t, drops, 20, "every drop")
+	})
+}

@@ -70,9 +70,16 @@
 // With Config.Limit (adaptive.Gradient or adaptive.AIMD) the limit sets
 // itself: it starts at the algorithm's Initial and follows what the Limit
 // returns for each finished call, clamped to [1, MaxConcurrent], which
-// becomes the ceiling (SetMaxConcurrent then sets the ceiling). Each call
-// is timed (two monotonic clock reads) and reported with how many calls
-// were in flight when it started; a call whose caller's ctx is done
+// becomes the ceiling (SetMaxConcurrent then sets the ceiling). Calls
+// are timed (two monotonic clock reads) and reported with how many calls
+// were in flight when they started. When calls come faster than a limit
+// needs (64 timed calls in a row under 100 µs apart), one in 2, 4 … 64 is
+// timed, and reported with the weight of all (adaptive.Sample.Calls), so
+// that a limit still learns from thousands of samples a second while a
+// call costs about 2× a static bulkhead's instead of 6–7×; below 2,500
+// timed calls a second it halves back to every call. A drop is reported
+// whatever the sampling, with the smoothed latency of the timed calls as
+// its own. A call whose caller's ctx is done
 // (cancelled, or past its deadline) reports nothing, and one that failed
 // with an inner deadline (context.DeadlineExceeded, timeout.ErrExceeded
 // while the caller's ctx is live) or an inner refusal
