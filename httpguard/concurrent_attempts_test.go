@@ -35,7 +35,6 @@ import (
 // flaky answers each request after a random delay with 200 or 503, a body
 // naming the call (X-Call) and the attempt, and counts what it sent.
 type flaky struct {
-	seed    uint64
 	mu      sync.Mutex
 	rng     *rand.Rand
 	byCall  map[string]int

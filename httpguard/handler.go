@@ -452,7 +452,7 @@ func (gw *guardedWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 //
 // Deprecated: use the request's Context, as net/http says.
 func (gw *guardedWriter) CloseNotify() <-chan bool {
-	if cn, ok := gw.w.(http.CloseNotifier); ok { //nolint:staticcheck // kept for the handlers that use it
+	if cn, ok := gw.w.(http.CloseNotifier); ok {
 		return cn.CloseNotify()
 	}
 	ch := make(chan bool, 1)

@@ -165,7 +165,8 @@ func TestTheWriterKeepsEveryOptionalInterface(t *testing.T) {
 		defer checked.Store(true)
 		_, isFlusher := w.(http.Flusher)
 		_, isHijacker := w.(http.Hijacker)
-		_, isCloseNotifier := w.(http.CloseNotifier) //nolint:staticcheck // what gin uses
+		//lint:ignore SA1019 gin's Context.Stream uses it
+		_, isCloseNotifier := w.(http.CloseNotifier)
 		_, isPusher := w.(http.Pusher)
 		_, isReaderFrom := w.(io.ReaderFrom)
 		_, isStringWriter := w.(io.StringWriter)
@@ -174,7 +175,8 @@ func TestTheWriterKeepsEveryOptionalInterface(t *testing.T) {
 		assert.NotNil(t, u.Unwrap())
 		assert.ErrorIs(t, w.(http.Pusher).Push("/style.css", nil), http.ErrNotSupported, "HTTP/1.1 has no push")
 		select {
-		case <-w.(http.CloseNotifier).CloseNotify(): //nolint:staticcheck // what gin uses
+		//lint:ignore SA1019 gin's Context.Stream uses it
+		case <-w.(http.CloseNotifier).CloseNotify():
 			t.Error("closed before the client left")
 		default:
 		}

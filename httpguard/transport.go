@@ -378,15 +378,15 @@ func (x *exchange) send(ctx context.Context) error {
 		// policy sees its deadline as the reason (a timeout's ErrExceeded).
 		<-ctx.Done()
 	}
-	ret, status := g.classify(resp, err)
+	status, ret := g.classify(resp, err)
 	delivered = true
 	x.deliver(a, attempt{resp: resp, err: err, cancel: cancel, status: status, ret: ret, ok: ret == nil, live: ctx.Err() == nil})
 	return ret
 }
 
-// classify returns what fn returns for an attempt's outcome, and the
-// response's *StatusError if it was classified as a failure.
-func (g *guard) classify(resp *http.Response, err error) (ret error, status *StatusError) {
+// classify returns the response's *StatusError if it was classified as a
+// failure, and what fn returns for an attempt's outcome.
+func (g *guard) classify(resp *http.Response, err error) (status *StatusError, ret error) {
 	switch {
 	case err == nil && g.isFailure(resp, nil):
 		status = &StatusError{StatusCode: resp.StatusCode}
@@ -398,7 +398,7 @@ func (g *guard) classify(resp *http.Response, err error) (ret error, status *Sta
 	case err != nil && g.isFailure(nil, err):
 		ret = err
 	}
-	return ret, status
+	return status, ret
 }
 
 // begin records a new attempt, and reports whether it is not the first.

@@ -13,7 +13,7 @@ import (
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 type owner struct{ _ [16]byte }
-type state struct{ n int }
+type state struct{ _ int }
 
 func TestAValueHasOneOwnerAtATime(t *testing.T) {
 	shared := &state{}
