@@ -79,12 +79,13 @@ func TestFastCallStartsNothing(t *testing.T) {
 		before := runtime.NumGoroutine()
 		for range 10 {
 			require.NoError(t, h.Do(t.Context(), func(ctx context.Context) error {
-				assert.Equal(t, before, runtime.NumGoroutine(), "no goroutine while the first attempt runs")
+				// At most as many: a goroutine of an earlier test may end meanwhile.
+				assert.LessOrEqual(t, runtime.NumGoroutine(), before, "no goroutine while the first attempt runs")
 				return work(ctx, 10*time.Millisecond)
 			}))
 		}
 		<-time.After(time.Second) // a timer that was not stopped would fire now
-		assert.Equal(t, before, runtime.NumGoroutine())
+		assert.LessOrEqual(t, runtime.NumGoroutine(), before)
 		st := h.Stats()
 		assert.Equal(t, uint64(10), st.Calls)
 		assert.Zero(t, st.Hedges)
