@@ -13,8 +13,10 @@ import (
 	"github.com/watertight-go/watertight"
 	"github.com/watertight-go/watertight/internal/monotime"
 	"github.com/watertight-go/watertight/internal/owned"
+	"github.com/watertight-go/watertight/internal/record"
 	"github.com/watertight-go/watertight/internal/rejection"
 	"github.com/watertight-go/watertight/internal/withindo"
+	"github.com/watertight-go/watertight/ledger"
 )
 
 // Do and Allow's done run within the call.
@@ -123,6 +125,13 @@ func (b *Breaker) Do(ctx context.Context, fn func(context.Context) error) error 
 	}
 	p, start, err := b.admit()
 	if err != nil {
+		if now := record.Now(ctx); now != 0 {
+			outcome := "open"
+			if err == b.halfOpenFull {
+				outcome = "half-open full"
+			}
+			record.Span(ctx, b.s.Name, ledger.Refused, now, now, outcome)
+		}
 		return err
 	}
 	returned := false

@@ -12,8 +12,10 @@ import (
 	"github.com/watertight-go/watertight/internal/codel"
 	"github.com/watertight-go/watertight/internal/monotime"
 	"github.com/watertight-go/watertight/internal/owned"
+	"github.com/watertight-go/watertight/internal/record"
 	"github.com/watertight-go/watertight/internal/rejection"
 	"github.com/watertight-go/watertight/internal/withindo"
+	"github.com/watertight-go/watertight/ledger"
 	"github.com/watertight-go/watertight/poolwait"
 )
 
@@ -314,6 +316,7 @@ func (b *Bulkhead) acquireSlow(ctx context.Context) error {
 		if s.waiting() >= b.maxQueue {
 			b.mu.Unlock()
 			b.rejected.Add(1)
+			record.Span(ctx, b.name, ledger.Refused, start, start, "full")
 			return b.full
 		}
 		if b.state.CompareAndSwap(uint64(s), uint64(s+oneWaiting)) {
@@ -349,19 +352,25 @@ func (b *Bulkhead) acquireSlow(ctx context.Context) error {
 		b.mu.Unlock()
 		b.waiters.put(w)
 		if shed {
+			record.Span(ctx, b.name, ledger.Refused, start, 0, "shed")
 			return b.timedOut // refused by CoDel at a hand-off; counted there
 		}
-		b.wait.Observe(time.Duration(monotime.Now() - start))
+		end := monotime.Now()
+		b.wait.Observe(time.Duration(end - start))
+		record.Span(ctx, b.name, ledger.Wait, start, end, "")
 		return nil
 	case <-ctx.Done():
 		err = ctx.Err()
 		b.cancelled.Add(1)
+		record.Span(ctx, b.name, ledger.Wait, start, 0, "canceled")
 	case <-expired:
 		err = b.timedOut
 		if shedOnExpiry {
 			b.shed.Add(1)
+			record.Span(ctx, b.name, ledger.Refused, start, 0, "shed")
 		} else {
 			b.timeouts.Add(1)
+			record.Span(ctx, b.name, ledger.Refused, start, 0, "wait timeout")
 		}
 	}
 	w.stopTimer()

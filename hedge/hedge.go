@@ -12,7 +12,9 @@ import (
 
 	"github.com/watertight-go/watertight/budget"
 	"github.com/watertight-go/watertight/internal/monotime"
+	"github.com/watertight-go/watertight/internal/record"
 	"github.com/watertight-go/watertight/internal/stripe"
+	"github.com/watertight-go/watertight/ledger"
 )
 
 var (
@@ -229,17 +231,22 @@ func (c *call) hedge(i int, ctx context.Context) {
 	err := c.fn(ctx)
 	retryable := err != nil && ctx.Err() == nil && c.h.isRetryable(err) // outside the lock; a panic is the attempt's
 	returned = true
-	c.hedgeReturned(i, err, retryable, time.Duration(monotime.Now()-start))
+	end := monotime.Now()
+	outcome := c.hedgeReturned(i, err, retryable, time.Duration(end-start))
+	record.Span(c.parent, c.h.name, ledger.Attempt, start, end, outcome)
 }
 
-// hedgeReturned takes hedge i's result.
-func (c *call) hedgeReturned(i int, err error, retryable bool, took time.Duration) {
+// hedgeReturned takes hedge i's result, and returns its outcome for the
+// ledger: "" if it won, "lost", or how it failed.
+func (c *call) hedgeReturned(i int, err error, retryable bool, took time.Duration) (outcome string) {
 	h := c.h
 	c.mu.Lock()
 	lost := c.decided
 	c.observe(took, lost)
+	outcome = record.Outcome(err)
 	switch {
 	case lost:
+		outcome = "lost"
 	case err == nil:
 		h.wins.Add(1)
 		c.decideLocked(true, i)
@@ -251,6 +258,7 @@ func (c *call) hedgeReturned(i int, err error, retryable bool, took time.Duratio
 	c.running--
 	c.mu.Unlock()
 	h.running.Add(-1)
+	return outcome
 }
 
 // hedgePanicked takes a panic (or Goexit, value nil) of hedge i. While the
@@ -305,8 +313,12 @@ func (c *call) decideLocked(won bool, winner int) {
 func (c *call) firstReturned(err error, retryable bool) error {
 	c.mu.Lock()
 	c.firstDone = true
-	took := time.Duration(monotime.Now() - c.start)
-	c.observe(took, c.decided)
+	end := monotime.Now()
+	c.observe(time.Duration(end-c.start), c.decided)
+	outcome := record.Outcome(err)
+	if c.decided {
+		outcome = "lost" // a hedge won
+	}
 	switch {
 	case c.decided:
 	case err == nil:
@@ -317,8 +329,11 @@ func (c *call) firstReturned(err error, retryable bool) error {
 			c.decideLocked(false, 0)
 		}
 	}
-	done := c.done
+	done, hedged := c.done, c.launched > 0
 	c.mu.Unlock()
+	if hedged { // a call that did not hedge was just the call: nothing to show
+		record.Span(c.parent, c.h.name, ledger.Attempt, c.start, end, outcome)
+	}
 	if done != nil {
 		<-done
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/watertight-go/watertight"
 	"github.com/watertight-go/watertight/internal/typednil"
 	"github.com/watertight-go/watertight/internal/withindo"
+	"github.com/watertight-go/watertight/ledger"
 	"github.com/watertight-go/watertight/retry"
 	"github.com/watertight-go/watertight/timeout"
 )
@@ -105,7 +106,10 @@ func Handler(next http.Handler, p watertight.Policy, opts ...HandlerOption) (htt
 		}
 		o(h)
 	}
-	if h.reject == nil {
+	switch {
+	case h.err != nil:
+		return nil, h.err
+	case h.reject == nil:
 		return nil, errors.New("httpguard: WithRejectResponse: respond is nil")
 	}
 	return h, nil
@@ -116,7 +120,9 @@ type handler struct {
 	policy watertight.Policy
 	reject func(http.ResponseWriter, *http.Request, error)
 	exempt func(*http.Request) bool
-	reuse  bool // policy calls fn only within its Do: writers may be reused
+	reuse  bool          // policy calls fn only within its Do: writers may be reused
+	ledger *LedgerConfig // nil: no ledger
+	err    error         // a bad option's
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -126,14 +132,35 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithCancelCause(r.Context())
 	defer cancel(nil)
+	var l *ledger.Ledger
+	if h.ledger != nil {
+		ctx, l = ledger.Start(ctx, h.ledger.Options...)
+	}
 	gw := newWriter(h.reuse)
 	gw.w, gw.next, gw.req, gw.cancel = w, h.next, r, cancel
+	if l != nil && h.ledger.ServerTiming {
+		gw.timing = l
+	}
 	err := h.policy.Do(ctx, gw.serve)
 	unwritten, returned, aborted, served := gw.finish()
 	if errors.Is(err, errServedOnce) {
 		err = served // the policy ended on its call to serve again: the request ended with the serving, and why
 	}
-	answered := !aborted && unwritten && err != nil && answer(w, r, err, h.reject)
+	if unwritten && gw.timing != nil {
+		setServerTiming(w.Header(), gw.timing) // on our 503 or 504, or the empty response
+	}
+	var answered bool
+	if l == nil {
+		answered = !aborted && unwritten && err != nil && answer(w, r, err, h.reject)
+	} else {
+		sw := &statusWriter{ResponseWriter: w}
+		answered = !aborted && unwritten && err != nil && answer(sw, r, err, h.reject)
+		status := gw.writtenStatus()
+		if answered {
+			status = sw.status
+		}
+		h.finishLedger(ctx, r, l, status)
+	}
 	if unwritten && returned && !answered {
 		// next returned without writing: its headers go out with the
 		// empty response net/http sends for it.
@@ -228,7 +255,10 @@ type guardedWriter struct {
 	serve  func(context.Context) error // gw.run, bound once
 	header http.Header                 // the handler's own, until it writes
 
+	timing *ledger.Ledger // the request's, when it sends Server-Timing
+
 	mu       sync.Mutex
+	status   int         // the final response's status, once written
 	served   bool        // run was called: a second call does not serve again
 	wrote    bool        // the final response's header went out
 	base     http.Header // w's own headers before the first 1xx; nil if none was sent
@@ -358,8 +388,26 @@ func (gw *guardedWriter) sendHeaders() {
 func (gw *guardedWriter) startWrite() {
 	if !gw.wrote {
 		gw.wrote = true
+		if gw.timing != nil {
+			setServerTiming(gw.w.Header(), gw.timing) // what is known now; the rest goes to the log and the dashboard
+		}
 		gw.sendHeaders()
 	}
+}
+
+// writtenStatus returns the status of the response the handler wrote, 200
+// if it wrote a body without one or returned without writing, and 0 if it
+// has not returned and wrote nothing (a policy gave up on it).
+func (gw *guardedWriter) writtenStatus() int {
+	gw.mu.Lock()
+	defer gw.mu.Unlock()
+	switch {
+	case gw.status != 0:
+		return gw.status
+	case gw.wrote || gw.returned:
+		return http.StatusOK
+	}
+	return 0
 }
 
 func (gw *guardedWriter) WriteHeader(code int) {
@@ -369,6 +417,9 @@ func (gw *guardedWriter) WriteHeader(code int) {
 		return
 	}
 	if code >= 200 || code == http.StatusSwitchingProtocols || gw.wrote { // 1xx are informational: not the response
+		if !gw.wrote {
+			gw.status = code
+		}
 		gw.startWrite()
 	} else {
 		if gw.base == nil {

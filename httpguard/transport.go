@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 	"net/http"
+	"net/http/httptrace"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -15,8 +16,11 @@ import (
 
 	"github.com/watertight-go/watertight"
 	"github.com/watertight-go/watertight/internal/errchain"
+	"github.com/watertight-go/watertight/internal/monotime"
+	"github.com/watertight-go/watertight/internal/record"
 	"github.com/watertight-go/watertight/internal/typednil"
 	"github.com/watertight-go/watertight/internal/withindo"
+	"github.com/watertight-go/watertight/ledger"
 	"github.com/watertight-go/watertight/retry"
 )
 
@@ -341,6 +345,11 @@ func (x *exchange) send(ctx context.Context) error {
 		}
 		out.Body = body
 	}
+	var checkout *checkoutTrace
+	if ledger.From(ctx) != nil {
+		checkout = new(checkoutTrace)
+		out = out.WithContext(httptrace.WithClientTrace(out.Context(), checkout.trace()))
+	}
 	var stop func() bool
 	if cancel != nil {
 		// While the request is sent, the policy's cancellation is its: a
@@ -368,7 +377,15 @@ func (x *exchange) send(ctx context.Context) error {
 			x.deliver(a, attempt{})
 		}
 	}()
+	var start int64
+	if checkout != nil {
+		start = monotime.Now()
+	}
 	resp, err = g.next.RoundTrip(out)
+	var end int64
+	if checkout != nil {
+		end = monotime.Now()
+	}
 	if stop != nil {
 		stop()
 	}
@@ -378,10 +395,48 @@ func (x *exchange) send(ctx context.Context) error {
 		// policy sees its deadline as the reason (a timeout's ErrExceeded).
 		<-ctx.Done()
 	}
+	if checkout != nil {
+		checkout.record(ctx, req.URL.Host, start, end, resp, err)
+	}
 	status, ret := g.classify(resp, err)
 	delivered = true
 	x.deliver(a, attempt{resp: resp, err: err, cancel: cancel, status: status, ret: ret, ok: ret == nil, live: ctx.Err() == nil})
 	return ret
+}
+
+// checkoutTrace times one attempt's connection checkout, for the ledger:
+// httptrace's GetConn to GotConn.
+type checkoutTrace struct {
+	getConn, gotConn int64 // monotime; 0: not seen
+}
+
+func (c *checkoutTrace) trace() *httptrace.ClientTrace {
+	return &httptrace.ClientTrace{
+		GetConn: func(string) { c.getConn = monotime.Now() },
+		GotConn: func(httptrace.GotConnInfo) { c.gotConn = monotime.Now() },
+	}
+}
+
+// minCheckoutWait is the shortest checkout an attempt records as a wait:
+// a connection taken from the idle pool is no wait worth a line.
+const minCheckoutWait = 100 * time.Microsecond
+
+// record writes the attempt, from start until its headers came at end,
+// into ctx's ledger under host: the checkout's wait, when it took a
+// while, and the attempt, with its status when not 2xx or 3xx, or how it
+// failed.
+func (c *checkoutTrace) record(ctx context.Context, host string, start, end int64, resp *http.Response, err error) {
+	if c.getConn != 0 && c.gotConn >= c.getConn && time.Duration(c.gotConn-c.getConn) >= minCheckoutWait {
+		record.Span(ctx, host, ledger.Wait, c.getConn, c.gotConn, "")
+	}
+	outcome := record.Outcome(err)
+	switch {
+	case err == nil && resp.StatusCode >= 400:
+		outcome = strconv.Itoa(resp.StatusCode)
+	case err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded):
+		outcome = "timeout" // the policy's deadline ended it, whichever of its two signals came first
+	}
+	record.Span(ctx, host, ledger.Attempt, start, end, outcome)
 }
 
 // classify returns the response's *StatusError if it was classified as a

@@ -7,6 +7,8 @@ import (
 
 	"github.com/watertight-go/watertight/internal/codel"
 	"github.com/watertight-go/watertight/internal/monotime"
+	"github.com/watertight-go/watertight/internal/record"
+	"github.com/watertight-go/watertight/ledger"
 )
 
 // QueueDiscipline is how a pool's queued tasks are served.
@@ -192,6 +194,7 @@ func (p *Pool) shedTask(t task) {
 		return
 	}
 	p.shed.Add(1)
+	record.Span(t.ctx, p.name, ledger.Refused, t.enq, 0, "shed")
 	if t.job != nil {
 		t.job.finish(p.shedErr, nil, false)
 	}

@@ -9,8 +9,10 @@ import (
 
 	"github.com/watertight-go/watertight/internal/monotime"
 	"github.com/watertight-go/watertight/internal/orphan"
+	"github.com/watertight-go/watertight/internal/record"
 	"github.com/watertight-go/watertight/internal/rejection"
 	"github.com/watertight-go/watertight/internal/withindo"
+	"github.com/watertight-go/watertight/ledger"
 	"github.com/watertight-go/watertight/poolwait"
 )
 
@@ -213,6 +215,7 @@ func (p *Pool) send(ctx context.Context, fn func(context.Context), j job, wait b
 	defer p.mu.RUnlock()
 	if p.closed.Load() {
 		p.rejected.Add(1)
+		p.refused(ctx, "closed")
 		return p.closedErr
 	}
 	t := task{ctx: ctx, fn: fn, job: j, enq: monotime.Now()}
@@ -225,9 +228,17 @@ func (p *Pool) send(ctx context.Context, fn func(context.Context), j job, wait b
 	}
 	if !wait {
 		p.rejected.Add(1)
+		p.refused(ctx, "full")
 		return p.full
 	}
 	return p.waitForRoom(ctx, t)
+}
+
+// refused records a refusal in ctx's ledger, if it has one.
+func (p *Pool) refused(ctx context.Context, outcome string) {
+	if now := record.Now(ctx); now != 0 {
+		record.Span(ctx, p.name, ledger.Refused, now, now, outcome)
+	}
 }
 
 // accepted counts a task just queued and wakes a worker for it if any is
@@ -288,6 +299,7 @@ func (p *Pool) handOff(ctx context.Context, t task, wait bool) error {
 	}
 	if !wait {
 		p.rejected.Add(1)
+		p.refused(ctx, "full")
 		return p.full
 	}
 	select {
@@ -378,6 +390,11 @@ func (p *Pool) tookTask() {
 	}
 }
 
+// minLedgerWait is the shortest queue wait a task records in its ctx's
+// ledger: every task passes through the queue, and a hand-over to a free
+// worker is no wait worth a line, nor the ctx.Value it costs to look.
+const minLedgerWait = 100 * time.Microsecond
+
 // worker runs tasks until the queue is closed and drained.
 func (p *Pool) worker(slot *workerSlot) {
 	for !p.runTasks(slot) {
@@ -423,6 +440,9 @@ func (p *Pool) runTasks(slot *workerSlot) (closed bool) {
 		}
 		start = now
 		slot.hist.wait.Observe(time.Duration(start - t.enq))
+		if start-t.enq >= int64(minLedgerWait) {
+			record.Span(t.ctx, p.name, ledger.Wait, t.enq, start, "")
+		}
 		if !p.admit(t) {
 			continue // skipped: the clock was read, now is still good
 		}

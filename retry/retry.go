@@ -10,9 +10,11 @@ import (
 
 	"github.com/watertight-go/watertight"
 	"github.com/watertight-go/watertight/budget"
+	"github.com/watertight-go/watertight/internal/record"
 	"github.com/watertight-go/watertight/internal/stripe"
 	"github.com/watertight-go/watertight/internal/typednil"
 	"github.com/watertight-go/watertight/internal/withindo"
+	"github.com/watertight-go/watertight/ledger"
 	"github.com/watertight-go/watertight/poolwait"
 )
 
@@ -164,20 +166,36 @@ func (r *Retry) again(ctx context.Context, fn func(context.Context) error, err e
 			}
 			select {
 			case <-timer.C:
-				r.waited.Observe(time.Since(start))
+				end := time.Now()
+				r.waited.Observe(end.Sub(start))
+				ledger.Span(ctx, r.name, ledger.Backoff, start, end, "")
 			case <-ctx.Done():
-				r.waited.Observe(time.Since(start))
+				end := time.Now()
+				r.waited.Observe(end.Sub(start))
+				ledger.Span(ctx, r.name, ledger.Backoff, start, end, "canceled")
 				return r.giveUp(ReasonDeadline, attempts, err)
 			}
 		} else {
 			r.waited.Observe(0)
 		}
 		r.retries.Add(1) // counted as it starts: a wait the ctx ended made no attempt
-		if err = fn(ctx); err == nil {
+		if err = r.attempt(ctx, fn); err == nil {
 			r.recovered.Add(1)
 			return nil
 		}
 	}
+}
+
+// attempt runs fn for an attempt after the first, and records it in the
+// ctx's ledger, if there is one, with its outcome.
+func (r *Retry) attempt(ctx context.Context, fn func(context.Context) error) error {
+	if ledger.From(ctx) == nil {
+		return fn(ctx)
+	}
+	start := time.Now()
+	err := fn(ctx)
+	ledger.Span(ctx, r.name, ledger.Attempt, start, time.Now(), record.Outcome(err))
+	return err
 }
 
 // timeLeftFor reports whether a wait of d ends before ctx's deadline.

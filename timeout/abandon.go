@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/watertight-go/watertight/internal/orphan"
+	"github.com/watertight-go/watertight/ledger"
 )
 
 // errGoexit is returned to a waiting caller when fn called runtime.Goexit in
@@ -69,6 +70,9 @@ func (t *Timeout) runAbandonable(ctx, tctx context.Context, cancel context.Cance
 		if c != nil {
 			c.exceeded.Add(1)
 		}
+		if ledger.From(ctx) != nil {
+			ledger.Span(ctx, t.name, ledger.Expired, start, time.Now(), "abandoned")
+		}
 		return cause
 	}
 	if c != nil {
@@ -95,7 +99,7 @@ func (a *abandonable) collect(ctx context.Context) error {
 	case inTime:
 		return a.err
 	}
-	return a.t.ended(ctx, a.tctx, a.cause, a.err)
+	return a.t.ended(ctx, a.tctx, a.cause, a.start, a.err)
 }
 
 // run is the call's goroutine.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/watertight-go/watertight/internal/durations"
 	"github.com/watertight-go/watertight/internal/withindo"
+	"github.com/watertight-go/watertight/ledger"
 	"github.com/watertight-go/watertight/poolwait"
 )
 
@@ -124,6 +125,10 @@ func (t *Timeout) run(ctx context.Context, d time.Duration, fn func(context.Cont
 			if c != nil {
 				c.refused.Add(1)
 			}
+			if ledger.From(ctx) != nil {
+				now := time.Now()
+				ledger.Span(ctx, t.name, ledger.Refused, now, now, "no budget")
+			}
 			return ErrNoBudget
 		}
 	}
@@ -147,16 +152,19 @@ func (t *Timeout) run(ctx context.Context, d time.Duration, fn func(context.Cont
 		inTime = true // neither deadline fired while fn ran
 		return err
 	}
-	return t.ended(ctx, tctx, cause, err)
+	return t.ended(ctx, tctx, cause, start, err)
 }
 
 // ended decides what Do returns when fn returned err after tctx was done:
 // by our deadline (cause), or by the caller's deadline or cancellation.
-func (t *Timeout) ended(ctx, tctx context.Context, cause *exceeded, err error) error {
+func (t *Timeout) ended(ctx, tctx context.Context, cause *exceeded, start time.Time, err error) error {
 	c := t.stats
 	if context.Cause(tctx) == cause {
 		if c != nil {
 			c.exceeded.Add(1)
+		}
+		if ledger.From(ctx) != nil {
+			ledger.Span(ctx, t.name, ledger.Expired, start, time.Now(), "")
 		}
 		switch {
 		case err == nil:

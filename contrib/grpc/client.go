@@ -6,15 +6,19 @@ import (
 	"fmt"
 	"io"
 	"reflect"
+	"strings"
 	"sync"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/watertight-go/watertight"
+	"github.com/watertight-go/watertight/internal/record"
 	"github.com/watertight-go/watertight/internal/typednil"
 	"github.com/watertight-go/watertight/internal/withindo"
+	"github.com/watertight-go/watertight/ledger"
 	"github.com/watertight-go/watertight/retry"
 )
 
@@ -107,7 +111,11 @@ func (c *unary) attempt(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	start := record.Now(ctx) // 0 without a ledger: no clock read
 	rpcErr := c.invoker(ctx, c.method, c.req, out, c.cc, opts...)
+	if start != 0 {
+		record.Span(ctx, strings.TrimPrefix(c.method, "/"), ledger.Attempt, start, 0, statusOutcome(rpcErr))
+	}
 	if first {
 		c.mu.Lock()
 		c.firstRunning = false
@@ -121,6 +129,15 @@ func (c *unary) attempt(ctx context.Context) error {
 	}
 	c.answered(out, rpcErr)
 	return nil // the server answered: its status, whatever it is, goes to the caller
+}
+
+// statusOutcome is the ledger's word for an RPC's error: "" for OK, else
+// its code ("Unavailable").
+func statusOutcome(err error) string {
+	if err == nil {
+		return ""
+	}
+	return status.Code(err).String()
 }
 
 // begin returns an attempt's reply, the trailer it reads, and its options,
@@ -243,7 +260,11 @@ func openStream(ctx context.Context, p watertight.Policy, o *options, desc *grpc
 	err := p.Do(ctx, func(pctx context.Context) error {
 		sctx, cancel := context.WithCancel(ctx)
 		stop := context.AfterFunc(pctx, cancel) // the policy's deadline and cancellation bound the opening only
+		start := record.Now(pctx)
 		s, err := streamer(sctx, desc, cc, method, callOpts...)
+		if start != 0 {
+			record.Span(pctx, strings.TrimPrefix(method, "/"), ledger.Attempt, start, 0, statusOutcome(err))
+		}
 		stop()
 		if err != nil {
 			cancel()

@@ -21,3 +21,9 @@ func Now() int64 { return int64(time.Since(epoch)) }
 // channel or a timer must not be pooled across bubbles: one made in a
 // bubble may be used only inside it.
 func InBubble(now int64) bool { return now < 0 }
+
+// Time returns reading (from Now) as a time.Time with the same monotonic
+// reading, without reading the clock: for an API that takes time.Time,
+// such as ledger.Span. Only its monotonic reading is meaningful: use it
+// with Sub and Since, not as a wall-clock time.
+func Time(reading int64) time.Time { return epoch.Add(time.Duration(reading)) }
