@@ -62,7 +62,8 @@ func BenchmarkRecord(b *testing.B) {
 	})
 	b.Run("no ledger", func(b *testing.B) {
 		b.ReportAllocs()
-		ctx := context.WithValue(context.Background(), struct{}{}, 1)
+		type other struct{}
+		ctx := context.WithValue(context.Background(), other{}, 1)
 		for b.Loop() {
 			ledger.Record(ctx, e)
 		}
