@@ -33,27 +33,32 @@ func (l *Ledger) AppendServerTiming(b []byte) []byte {
 	if l == nil {
 		return b
 	}
-	totals := l.Totals()
-	for i, t := range totals {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if need := 96 * l.nTotals; cap(b)-len(b) < need {
+		b = append(make([]byte, 0, len(b)+need), b...)
+	}
+	for i := range l.nTotals {
+		t, name := &l.totals[i], l.names[i]
 		if i > 0 {
 			b = append(b, ", "...)
 		}
-		b = appendToken(b, t.Name)
-		if t.Kind != 0 {
+		b = appendToken(b, name)
+		if t.kind != 0 {
 			b = append(b, '.')
-			b = append(b, t.Kind.String()...)
+			b = append(b, t.kind.String()...)
 		}
 		b = append(b, ";dur="...)
-		b = appendMillis(b, t.Duration)
+		b = appendMillis(b, t.duration)
 		b = append(b, `;desc="`...)
-		b = appendQuoted(b, t.Name)
+		b = appendQuoted(b, name)
 		b = append(b, ": "...)
-		b = strconv.AppendInt(b, int64(t.Count), 10)
+		b = strconv.AppendInt(b, int64(t.count), 10)
 		b = append(b, ' ')
-		b = appendKind(b, t.Kind, t.Count)
-		if t.Outcomes > 0 {
+		b = appendKind(b, t.kind, int(t.count))
+		if t.outcomes > 0 {
 			b = append(b, ", "...)
-			b = strconv.AppendInt(b, int64(t.Outcomes), 10)
+			b = strconv.AppendInt(b, int64(t.outcomes), 10)
 			b = append(b, " not ok"...)
 		}
 		b = append(b, '"')

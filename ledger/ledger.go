@@ -88,20 +88,46 @@ const (
 // use (a hedge's attempts record at once). Every method of a nil *Ledger
 // is a no-op: code that records need not check for one.
 type Ledger struct {
-	started time.Time // with its monotonic reading
-	hook    func(context.Context, Entry)
+	// Strings live in two small tables, and entries and totals refer to
+	// them by index: a Ledger is one allocation with few pointers for the
+	// collector to trace, which keeps Start cheap.
+	names    [MaxTotals]string // the totals' names
+	outcomes [maxOutcomes]string
+	hook     func(context.Context, Entry)
+	extra    []Entry // the entries past DefaultMaxEntries, with WithMaxEntries
 
-	mu       sync.Mutex
-	inline   [DefaultMaxEntries]Entry
-	entries  []Entry // inline[:n] unless WithMaxEntries asked for more
-	max      int
-	dropped  int // entries counted in the totals only
-	totals   [MaxTotals]Total
-	nTotals  int
-	finished bool
-	late     int // entries recorded after Finish, and not kept
-	end      time.Duration
+	started time.Time // with its monotonic reading
+
+	mu        sync.Mutex
+	entries   [DefaultMaxEntries]entry
+	n         int // entries kept: in entries, then extra
+	max       int
+	dropped   int // entries counted in the totals only
+	totals    [MaxTotals]total
+	nTotals   int
+	nOutcomes int
+	finished  bool
+	late      int // entries recorded after Finish, and not kept
+	end       time.Duration
 }
+
+// entry is an Entry as a Ledger keeps it: its name and kind by the index
+// of their total, its outcome by the index of its word (0: none).
+type entry struct {
+	start, duration time.Duration
+	total, outcome  uint8
+}
+
+// total is a Total as a Ledger keeps it: its name is names[i].
+type total struct {
+	duration        time.Duration
+	count, outcomes int32
+	kind            Kind
+}
+
+// maxOutcomes is how many distinct outcome words a Ledger keeps, the
+// empty one included; any more are kept as "other".
+const maxOutcomes = 8
 
 // Option configures a Ledger.
 type Option func(*Ledger)
@@ -161,7 +187,6 @@ func Start(ctx context.Context, opts ...Option) (context.Context, *Ledger) {
 			o(l)
 		}
 	}
-	l.entries = l.inline[:0]
 	return c, l
 }
 
@@ -214,10 +239,15 @@ func (l *Ledger) record(ctx context.Context, e Entry) {
 		l.mu.Unlock()
 		return
 	}
-	l.addTotal(e)
-	if len(l.entries) < l.max {
-		l.entries = append(l.entries, e)
-	} else {
+	t := l.addTotal(e)
+	switch {
+	case l.n < DefaultMaxEntries && l.n < l.max:
+		l.entries[l.n] = entry{start: e.Start, duration: e.Duration, total: t, outcome: l.outcomeIndex(e.Outcome)}
+		l.n++
+	case l.n < l.max:
+		l.extra = append(l.extra, e)
+		l.n++
+	default:
 		l.dropped++
 	}
 	l.mu.Unlock()
@@ -226,36 +256,62 @@ func (l *Ledger) record(ctx context.Context, e Entry) {
 	}
 }
 
-// addTotal adds e to its name's and kind's total. l.mu must be held.
-func (l *Ledger) addTotal(e Entry) {
+// addTotal adds e to its name's and kind's total, and returns the total's
+// index. l.mu must be held.
+func (l *Ledger) addTotal(e Entry) uint8 {
 	i := 0
 	for ; i < l.nTotals; i++ {
-		if t := &l.totals[i]; t.Kind == e.Kind && t.Name == e.Name {
+		if l.totals[i].kind == e.Kind && l.names[i] == e.Name {
 			break
 		}
 	}
 	if i == l.nTotals {
 		switch {
 		case l.nTotals < MaxTotals-1:
-			l.totals[i] = Total{Name: e.Name, Kind: e.Kind}
+			l.names[i], l.totals[i] = e.Name, total{kind: e.Kind}
 			l.nTotals++
 		case l.nTotals == MaxTotals-1:
-			l.totals[i] = Total{Name: Other}
+			l.names[i], l.totals[i] = Other, total{}
 			l.nTotals++
 		default:
 			i = MaxTotals - 1 // "other"
 		}
 	}
 	t := &l.totals[i]
-	t.Count++
-	t.Duration += e.Duration
+	t.count++
+	t.duration += e.Duration
 	if e.Outcome != "" {
-		t.Outcomes++
+		t.outcomes++
 	}
+	return uint8(i)
+}
+
+// outcomeIndex returns the index of word in the outcomes table, adding it
+// if there is room; 0 is the empty word, and words past the table's room
+// are kept as "other". l.mu must be held.
+func (l *Ledger) outcomeIndex(word string) uint8 {
+	if word == "" {
+		return 0
+	}
+	for i := 1; i <= l.nOutcomes; i++ {
+		if l.outcomes[i] == word {
+			return uint8(i)
+		}
+	}
+	if l.nOutcomes == maxOutcomes-1 {
+		return uint8(maxOutcomes - 1)
+	}
+	l.nOutcomes++
+	l.outcomes[l.nOutcomes] = word
+	if l.nOutcomes == maxOutcomes-1 {
+		l.outcomes[l.nOutcomes] = Other // the last word's room is "other"'s
+	}
+	return uint8(l.nOutcomes)
 }
 
 // Other is the name of the total, of no Kind, that adds up the entries of
-// the name and kind pairs past the first MaxTotals-1.
+// the name and kind pairs past the first MaxTotals-1, and the outcome of
+// entries whose outcome words come past the first few.
 const Other = "other"
 
 // Finish ends the Ledger: entries recorded later (a hedge's loser that
@@ -304,7 +360,11 @@ func (l *Ledger) Entries() []Entry {
 		return nil
 	}
 	l.mu.Lock()
-	out := slices.Clone(l.entries)
+	out := make([]Entry, 0, l.n)
+	for _, e := range l.entries[:min(l.n, DefaultMaxEntries)] {
+		out = append(out, Entry{Name: l.names[e.total], Kind: l.totals[e.total].kind, Start: e.start, Duration: e.duration, Outcome: l.outcomes[e.outcome]})
+	}
+	out = append(out, l.extra...)
 	l.mu.Unlock()
 	slices.SortStableFunc(out, func(a, b Entry) int { return cmp.Compare(a.Start, b.Start) })
 	return out
@@ -331,5 +391,10 @@ func (l *Ledger) Totals() []Total {
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return slices.Clone(l.totals[:l.nTotals])
+	out := make([]Total, l.nTotals)
+	for i := range out {
+		t := &l.totals[i]
+		out[i] = Total{Name: l.names[i], Kind: t.kind, Count: int(t.count), Duration: t.duration, Outcomes: int(t.outcomes)}
+	}
+	return out
 }
