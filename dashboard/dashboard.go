@@ -20,6 +20,8 @@ type Dashboard struct {
 	sources []any
 	hist    map[any]*history
 	gen     uint64 // counts snapshots, to forget the histories of instances gone
+
+	slow slowest // the slowest requests of the last minute, from Offer
 }
 
 // New returns a dashboard of instances; see Add for what it accepts.
@@ -106,7 +108,12 @@ func (d *Dashboard) snapshot() Snapshot {
 			delete(d.hist, k)
 		}
 	}
-	return arrange(wall, cards)
+	snap := arrange(wall, cards)
+	snap.Slowest = d.slow.list(wall)
+	if snap.Slowest == nil {
+		snap.Slowest = []SlowRequest{} // [] in the JSON, never null
+	}
+	return snap
 }
 
 // cardOf completes r's card with what its history says.

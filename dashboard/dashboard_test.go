@@ -27,6 +27,7 @@ import (
 	"github.com/watertight-go/watertight/bulkhead"
 	"github.com/watertight-go/watertight/dashboard"
 	"github.com/watertight-go/watertight/hedge"
+	"github.com/watertight-go/watertight/ledger"
 	"github.com/watertight-go/watertight/pool"
 	"github.com/watertight-go/watertight/retry"
 	"github.com/watertight-go/watertight/timeout"
@@ -110,12 +111,15 @@ func newIncident(t *testing.T) *incident {
 
 	// In the next second: payments time out until the breaker opens, the
 	// search bulkhead fills and turns one away, the jobs pool runs a task.
-	for range 2 {
-		err := chain.Do(context.Background(), func(ctx context.Context) error {
+	for _, path := range []string{"/checkout", "/refund"} {
+		ctx, l := ledger.Start(context.Background())
+		err := chain.Do(ctx, func(ctx context.Context) error {
 			<-ctx.Done()
 			return ctx.Err()
 		})
 		require.Error(t, err)
+		elapsed := l.Finish()
+		d.Offer(ledger.Request{Method: http.MethodPost, Path: path, Status: http.StatusGatewayTimeout, Start: l.Started(), Elapsed: elapsed, Ledger: l})
 	}
 	hold := make(chan struct{})
 	in.release = sync.OnceFunc(func() { close(hold); in.wg.Wait() })

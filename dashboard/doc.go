@@ -44,6 +44,16 @@
 // the whole past under a "last minute" label. A window's p99 and each
 // chart point are its own waits', not the longest wait ever.
 //
+// # Slowest requests
+//
+// "Slowest requests of the last minute" lists the SlowestKept (10)
+// slowest requests that finished in the last minute, each with where its
+// time went — its ledger's totals by dependency and kind, as a bar and in
+// words. Requests come from a Handler with httpguard.WithLedger whose
+// LedgerConfig.Sink is the Dashboard (it implements ledger.Sink): Offer
+// compares a request with the slowest kept without a lock, and allocates
+// only for one it keeps.
+//
 // A card's Status is "refusing" when its instance turned calls away since
 // the newest sample at least a second old (a breaker: while it is open),
 // and "warn" when it is full or queueing, cut calls short, gave up, ran

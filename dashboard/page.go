@@ -29,6 +29,7 @@ var page = template.Must(template.New("page").Funcs(template.FuncMap{
 	"state":    stateText,
 	"kindText": kindText,
 	"card":     cardHTML,
+	"slow":     func(r SlowRequest) template.HTML { return template.HTML(slowHTML(r)) },
 	"clock":    func(t time.Time) string { return t.Format(clockFormat) },
 	"datetime": func(t time.Time) string { return t.Format(datetime) },
 }).Parse(pageHTML))

@@ -61,6 +61,47 @@
       : [el("li", "none", "Nothing is refusing calls or in trouble.")]));
   }
 
+  const svg = (tag, attrs) => {
+    const e = document.createElementNS("http://www.w3.org/2000/svg", tag);
+    for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
+    return e;
+  };
+  const partText = (p) => p.name + " " + p.kind + (p.count > 1 ? " ×" + p.count : "") + " " + fmt.ms(p.ms)
+    + (p.not_ok > 0 ? " (" + p.not_ok + " not ok)" : "");
+
+  function slowest(snap) {
+    const items = snap.slowest.map((r) => {
+      const li = el("li");
+      const time = el("time", "", clock(r.at));
+      time.dateTime = r.at;
+      li.append(el("span", "req", r.method + " " + r.path), " ", el("span", "kind", String(r.status)), " ",
+        el("strong", "", fmt.ms(r.elapsed_ms)), " ", time);
+      const labels = r.parts.map(partText);
+      const scale = Math.max(r.elapsed_ms, r.parts.reduce((s, p) => s + p.ms, 0), 1e-9);
+      const bar = svg("svg", { class: "bar", viewBox: "0 0 300 12", width: "300", height: "12", role: "img", "aria-label": labels.join(", ") });
+      let x = 0;
+      r.parts.forEach((p, i) => {
+        const w = 300 * p.ms / scale;
+        const rect = svg("rect", { class: "k-" + p.kind, x: fixed(x, 1), y: "0", width: fixed(w, 1), height: "12" });
+        const title = svg("title", {});
+        title.textContent = labels[i];
+        rect.append(title);
+        bar.append(rect);
+        x += w;
+      });
+      const parts = el("ul", "parts");
+      r.parts.forEach((p, i) => {
+        const item = el("li");
+        item.append(el("span", "swatch k-" + p.kind), labels[i]);
+        parts.append(item);
+      });
+      li.append(bar, parts);
+      return li;
+    });
+    document.getElementById("slowest").replaceChildren(...(items.length ? items
+      : [el("li", "none", "None: no request finished in the last minute, or none was offered (serve with httpguard.WithLedger and this dashboard as its Sink).")]));
+  }
+
   function apply(snap) {
     const cards = new Map();
     for (const g of snap.groups) for (const c of g.cards) cards.set(c.id, c);
@@ -71,6 +112,7 @@
     }
     for (const n of nodes) update(n, cards.get(n.dataset.id));
     summary(snap);
+    slowest(snap);
     const gen = document.getElementById("generated");
     gen.dateTime = snap.generated_at;
     gen.textContent = "at " + clock(snap.generated_at);

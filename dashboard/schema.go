@@ -15,6 +15,34 @@ type Snapshot struct {
 	// sorted by name; within a group, cards are in the order they were
 	// added, a chain's policies outermost first.
 	Groups []Group `json:"groups"`
+	// Slowest are the slowest requests that finished in the last minute,
+	// slowest first, at most SlowestKept, each with where its time went:
+	// those a Handler with httpguard.WithLedger offered to the dashboard
+	// (LedgerConfig.Sink). Empty when none was offered.
+	Slowest []SlowRequest `json:"slowest"`
+}
+
+// SlowRequest is one of the slowest requests of the last minute.
+type SlowRequest struct {
+	Method    string    `json:"method"`
+	Path      string    `json:"path"`
+	Status    int       `json:"status"`
+	At        time.Time `json:"at"` // when it finished
+	ElapsedMS float64   `json:"elapsed_ms"`
+	// Parts is its breakdown: its ledger's totals, by dependency name and
+	// kind, in the order they first came. They may add up to more than
+	// the request's time (a wait inside an attempt is in both) or less
+	// (time in the handler's own code).
+	Parts []Part `json:"parts"`
+}
+
+// Part is one total of a request's ledger.
+type Part struct {
+	Name  string  `json:"name"`
+	Kind  string  `json:"kind"` // "wait", "attempt", "backoff", "refused", "expired" or "other"
+	MS    float64 `json:"ms"`
+	Count int     `json:"count"`
+	NotOK int     `json:"not_ok"` // entries that did not go as meant
 }
 
 // Trouble is one line of the summary: a card that needs a look.
