@@ -396,15 +396,16 @@ func (gw *guardedWriter) startWrite() {
 }
 
 // writtenStatus returns the status of the response the handler wrote, 200
-// if it wrote a body without one or returned without writing, and 0 if it
-// has not returned and wrote nothing (a policy gave up on it).
+// if it wrote a body without one or returned without writing to a client
+// still there, and 0 if it wrote nothing and has not returned (a policy
+// gave up on it) or its client left.
 func (gw *guardedWriter) writtenStatus() int {
 	gw.mu.Lock()
 	defer gw.mu.Unlock()
 	switch {
 	case gw.status != 0:
 		return gw.status
-	case gw.wrote || gw.returned:
+	case gw.wrote || (gw.returned && gw.req.Context().Err() == nil):
 		return http.StatusOK
 	}
 	return 0

@@ -209,3 +209,22 @@ func TestServerTimingOnARefusal(t *testing.T) {
 	require.Len(t, finished.reqs, 1)
 	assert.Equal(t, http.StatusServiceUnavailable, finished.reqs[0].Status)
 }
+
+// WithName names the dependency in the Transport's ledger entries instead
+// of the request's host.
+func TestTransportWithName(t *testing.T) {
+	dep := roundTripFunc(func(req *http.Request) (*http.Response, error) {
+		return &http.Response{StatusCode: http.StatusServiceUnavailable, Header: http.Header{}, Body: http.NoBody, Request: req}, nil
+	})
+	rt, err := httpguard.Transport(dep, watertight.Chain(), httpguard.WithName("prices"))
+	require.NoError(t, err)
+	ctx, l := ledger.Start(context.Background())
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://10.0.0.7:8443/price", nil)
+	resp, err := rt.RoundTrip(req)
+	require.NoError(t, err)
+	require.NoError(t, resp.Body.Close())
+	e := l.Entries()
+	require.Len(t, e, 1)
+	assert.Equal(t, "prices", e[0].Name)
+	assert.Equal(t, "503", e[0].Outcome)
+}

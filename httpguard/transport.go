@@ -41,6 +41,14 @@ func defaultIsFailure(resp *http.Response, err error) bool {
 		(resp.StatusCode >= 500 && resp.StatusCode != http.StatusNotImplemented)
 }
 
+// WithName names the dependency in the entries Transport records in a
+// request's ledger (see package ledger): "prices" rather than
+// "10.0.0.7:8443". The default is the request's host, which is what
+// PerHost's entries are named by.
+func WithName(name string) TransportOption {
+	return func(g *guard) { g.name = name }
+}
+
 // WithResend replaces which requests may be sent more than once, by a
 // policy that retries or hedges: resend reports whether req may be. The
 // default allows the idempotent methods (GET, HEAD, OPTIONS, TRACE, PUT,
@@ -168,6 +176,7 @@ type guard struct {
 	next      http.RoundTripper
 	isFailure func(*http.Response, error) bool
 	resend    func(*http.Request) bool
+	name      string // in ledger entries; "": the request's host
 }
 
 // CloseIdleConnections closes the idle connections of the wrapped
@@ -396,7 +405,11 @@ func (x *exchange) send(ctx context.Context) error {
 		<-ctx.Done()
 	}
 	if checkout != nil {
-		checkout.record(ctx, req.URL.Host, start, end, resp, err)
+		name := g.name
+		if name == "" {
+			name = req.URL.Host
+		}
+		checkout.record(ctx, name, start, end, resp, err)
 	}
 	status, ret := g.classify(resp, err)
 	delivered = true

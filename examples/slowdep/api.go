@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"io"
@@ -14,6 +15,7 @@ import (
 	"github.com/watertight-go/watertight/bulkhead"
 	"github.com/watertight-go/watertight/dashboard"
 	"github.com/watertight-go/watertight/httpguard"
+	"github.com/watertight-go/watertight/ledger"
 	"github.com/watertight-go/watertight/timeout"
 )
 
@@ -30,6 +32,7 @@ type api struct {
 	protected bool
 	requests  *timeout.Timeout // the protected run's bound on every request
 	dashboard *dashboard.Dashboard
+	ledgers   *breakdowns // where requests' time went, in both runs
 
 	breakerOpened atomic.Int64 // UnixNano when the breaker first opened; 0 before
 }
@@ -47,7 +50,17 @@ const (
 
 func newAPI(db *database, priceURL string, protected bool) (*api, error) {
 	a := &api{db: db, priceURL: priceURL, protected: protected, transport: &http.Transport{MaxIdleConnsPerHost: 64}}
-	a.client = &http.Client{Transport: a.transport} // the unprotected default: no timeout at all
+	a.ledgers = &breakdowns{mode: "unprotected"}
+	if protected {
+		a.ledgers.mode = "protected"
+	}
+	// The unprotected default: no timeout at all. Through a Transport
+	// with no policy only so that its calls show in the requests' ledgers.
+	plain, err := httpguard.Transport(a.transport, watertight.Chain(), httpguard.WithName("prices"))
+	if err != nil {
+		return nil, err
+	}
+	a.client = &http.Client{Transport: plain}
 	if protected {
 		prices := watertight.Chain(
 			breaker.MustNew(breaker.Config{Name: "prices", Window: 5 * time.Second, MinCalls: 10, SlowCall: externalTimeout,
@@ -59,7 +72,7 @@ func newAPI(db *database, priceURL string, protected bool) (*api, error) {
 			bulkhead.MustNew(bulkhead.Config{Name: "prices", MaxConcurrent: externalSlots}),
 			timeout.MustNew(timeout.Config{Name: "prices", Duration: externalTimeout}),
 		)
-		guarded, err := httpguard.Transport(a.transport, prices)
+		guarded, err := httpguard.Transport(a.transport, prices, httpguard.WithName("prices"))
 		if err != nil {
 			return nil, err
 		}
@@ -69,6 +82,7 @@ func newAPI(db *database, priceURL string, protected bool) (*api, error) {
 		if a.dashboard, err = dashboard.New(prices, a.requests); err != nil {
 			return nil, err
 		}
+		a.ledgers.dashboard = a.dashboard // and its slowest requests
 	}
 	return a, nil
 }
@@ -84,14 +98,20 @@ func (a *api) handler() http.Handler {
 }
 
 // guard bounds every request of the protected run: a request that cannot
-// get a database connection within a second gets a 504, not a hang.
+// get a database connection within a second gets a 504, not a hang. Both
+// runs keep a ledger of every request, and log the first slow one of each
+// endpoint with where its time went; the unprotected run's Handler has no
+// policy, only the ledger.
 func (a *api) guard(h http.Handler) http.Handler {
-	if !a.protected {
-		return h
+	var p watertight.Policy = watertight.Chain()
+	if a.protected {
+		p = a.requests
 	}
-	g, err := httpguard.Handler(h, a.requests)
+	g, err := httpguard.Handler(h, p, httpguard.WithLedger(httpguard.LedgerConfig{
+		SlowAfter: slowAfter, Logger: a.ledgers.logger(), Sink: a.ledgers,
+	}))
 	if err != nil {
-		panic(err) // only for a nil handler or policy, which these are not
+		panic(err) // only for a nil handler or policy, or a bad config, which these are not
 	}
 	return g
 }
@@ -99,17 +119,38 @@ func (a *api) guard(h http.Handler) http.Handler {
 func (a *api) close() { a.transport.CloseIdleConnections() }
 
 func (a *api) item(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	conn, err := a.checkout(ctx)
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	defer conn.Close()
 	var name string
-	if err := a.db.QueryRowContext(r.Context(), a.db.query, r.URL.Query().Get("id")).Scan(&name); err != nil {
+	if err := conn.QueryRowContext(ctx, a.db.query, r.URL.Query().Get("id")).Scan(&name); err != nil {
 		fail(w, r, err)
 		return
 	}
 	fmt.Fprintln(w, name)
 }
 
+// checkout takes a database connection, and records in the request's
+// ledger how long it waited for it: database/sql runs no driver code
+// while a caller waits, so the wait is measured around db.Conn.
+func (a *api) checkout(ctx context.Context) (*sql.Conn, error) {
+	start := time.Now()
+	conn, err := a.db.Conn(ctx)
+	outcome := ""
+	if err != nil {
+		outcome = "failed"
+	}
+	ledger.Span(ctx, "db", ledger.Wait, start, time.Now(), outcome)
+	return conn, err
+}
+
 func (a *api) enrich(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	conn, err := a.db.Conn(ctx) // held until the handler returns
+	conn, err := a.checkout(ctx) // held until the handler returns
 	if err != nil {
 		fail(w, r, err)
 		return

@@ -32,6 +32,14 @@ func (r *Results) WriteTable(w io.Writer) {
 		fmt.Fprintf(w, "protected: the breaker opened %s after the external API turned slow; from then on enrich calls were refused at once\n", round(opened))
 	}
 	fmt.Fprintf(w, "(a latency of %v is the load generator giving up: its client timeout)\n", r.ClientTimeout)
+	fmt.Fprintf(w, "\nWhere a request's time went (its ledger: the slowest request of each endpoint, if slower than %v, and the first an open breaker refused):\n", slowAfter)
+	for _, run := range r.Runs {
+		for _, line := range run.Ledgers {
+			if line != "" {
+				fmt.Fprintln(w, line)
+			}
+		}
+	}
 }
 
 func summarize(unprotected, protected RunResult) string {

@@ -45,6 +45,10 @@ type RunResult struct {
 	// the protected run's breaker first opened; -1 if it never did (and in
 	// the unprotected run, which has none).
 	BreakerOpenedAfter time.Duration `json:"breaker_opened_after_slow_ns"`
+	// Ledgers are the log lines of the run's first slow request of each
+	// endpoint, and of the first request an open breaker refused, with
+	// where their time went.
+	Ledgers []string `json:"ledgers"`
 }
 
 // EndpointResult is what the load generator saw of one kind of endpoint.
@@ -160,6 +164,7 @@ func runOnce(ctx context.Context, cfg Config, protected bool) (*RunResult, error
 		Timeline:       timeline(reqs, cfg.Duration),
 
 		BreakerOpenedAfter: -1,
+		Ledgers:            a.ledgers.Lines(),
 	}
 	if opened, since := a.breakerOpened.Load(), ext.slowSince.Load(); opened != 0 && since != 0 {
 		r.BreakerOpenedAfter = time.Duration(opened - since)

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"net/http/httptest"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -42,6 +43,13 @@ func checkEffect(t *testing.T, res *Results) {
 		"unprotected healthy p99 %v, success %.3f; protected p99 %v", unprotected.P99, unprotected.SuccessRate, protected.P99)
 	// Protected, it is served.
 	assert.GreaterOrEqual(t, protected.SuccessRate, 0.99)
+
+	// The ledgers say where the time went: unprotected, a healthy request
+	// waited for a database connection; protected, an enrich request's
+	// call to the prices API ran into its timeout.
+	assert.Contains(t, strings.Join(res.Runs[0].Ledgers, "\n"), `path=/item`)
+	assert.Contains(t, strings.Join(res.Runs[0].Ledgers, "\n"), `ledger.db.wait.dur=`)
+	assert.Contains(t, strings.Join(res.Runs[1].Ledgers, "\n"), `ledger.prices.expired.dur=`)
 	assert.Less(t, protected.P99, time.Second)
 	assert.Greater(t, res.Runs[0].PeakGoroutines, res.Runs[1].PeakGoroutines, "unprotected, goroutines pile up")
 }
