@@ -66,8 +66,9 @@
     for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
     return e;
   };
-  const partText = (p) => p.name + " " + p.kind + (p.count > 1 ? " ×" + p.count : "") + " " + fmt.ms(p.ms)
-    + (p.not_ok > 0 ? " (" + p.not_ok + " not ok)" : "");
+  const partText = (p) => p.name + " " + p.kind + (p.count > 1 ? " ×" + p.count : "")
+    + (p.ms > 0 || p.kind !== "refused" ? " " + fmt.ms(p.ms) : "")
+    + (p.not_ok > 0 && p.kind !== "refused" ? " (" + p.not_ok + " not ok)" : "");
 
   function slowest(snap) {
     const items = snap.slowest.map((r) => {
@@ -81,7 +82,7 @@
       const bar = svg("svg", { class: "bar", viewBox: "0 0 300 12", width: "300", height: "12", role: "img", "aria-label": labels.join(", ") });
       let x = 0;
       r.parts.forEach((p, i) => {
-        const w = 300 * p.ms / scale;
+        const w = Math.max(300 * p.ms / scale, 2);
         const rect = svg("rect", { class: "k-" + p.kind, x: fixed(x, 1), y: "0", width: fixed(w, 1), height: "12" });
         const title = svg("title", {});
         title.textContent = labels[i];

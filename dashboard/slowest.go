@@ -117,6 +117,9 @@ func slowRequest(r ledger.Request, end time.Time) SlowRequest {
 // to the longer of the request's time and their sum.
 const barW = 300
 
+// minPartW is the width of a part that took no time (a refusal at once).
+const minPartW = 2
+
 // slowHTML renders one slow request: what it was, its time, and its
 // breakdown as a bar and as a list, the bar a picture of the list.
 func slowHTML(r SlowRequest) string {
@@ -137,7 +140,7 @@ func slowHTML(r SlowRequest) string {
 	w.raw(`<svg class="bar" viewBox="0 0 `, itoa(barW), ` 12" width="`, itoa(barW), `" height="12" role="img" aria-label="`, esc(strings.Join(labels, ", ")), "\">\n")
 	x := 0.0
 	for i, p := range r.Parts {
-		width := barW * p.MS / scale
+		width := max(barW*p.MS/scale, minPartW) // a part of no time is a mark, not nothing
 		w.raw(`<rect class="k-`, esc(p.Kind), `" x="`, fixed1(x), `" y="0" width="`, fixed1(width), `" height="12"><title>`, esc(labels[i]), "</title></rect>\n")
 		x += width
 	}
@@ -156,8 +159,10 @@ func partText(p Part) string {
 	if p.Count > 1 {
 		s += " ×" + itoa(p.Count)
 	}
-	s += " " + msText(p.MS)
-	if p.NotOK > 0 {
+	if p.MS > 0 || p.Kind != "refused" { // a refusal at once took no time
+		s += " " + msText(p.MS)
+	}
+	if p.NotOK > 0 && p.Kind != "refused" { // a refusal is never as meant
 		s += " (" + itoa(p.NotOK) + " not ok)"
 	}
 	return s

@@ -26,6 +26,7 @@ import (
 	"github.com/watertight-go/watertight/bulkhead"
 	"github.com/watertight-go/watertight/dashboard"
 	"github.com/watertight-go/watertight/dashboard/browsertest"
+	"github.com/watertight-go/watertight/httpguard"
 	"github.com/watertight-go/watertight/pool"
 	"github.com/watertight-go/watertight/retry"
 	"github.com/watertight-go/watertight/timeout"
@@ -76,6 +77,14 @@ func newLive(t *testing.T) *live {
 	require.NoError(t, err)
 	mux := http.NewServeMux()
 	mux.Handle("/debug/watertight/", d)
+	// A service's endpoint, served with a ledger offered to the dashboard:
+	// its slowest requests show on the page.
+	work, err := httpguard.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_ = payments.Do(r.Context(), func(context.Context) error { time.Sleep(30 * time.Millisecond); return nil }) // the dependency's work
+		_ = search.Do(r.Context(), func(context.Context) error { return nil })
+	}), watertight.Chain(), httpguard.WithLedger(httpguard.LedgerConfig{Sink: d}))
+	require.NoError(t, err)
+	mux.Handle("/checkout", work)
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	return &live{
@@ -86,6 +95,14 @@ func newLive(t *testing.T) *live {
 			`bulkhead/search <script>alert(1)</script>`,
 		},
 	}
+}
+
+// slowRequest makes a request to the service's endpoint, which the
+// dashboard then shows among the slowest.
+func (l *live) slowRequest(t *testing.T) {
+	resp, err := l.srv.Client().Get(l.srv.URL + "/checkout")
+	require.NoError(t, err)
+	require.NoError(t, resp.Body.Close())
 }
 
 // tripBreaker fails payments calls until its breaker opens.
@@ -199,6 +216,24 @@ func TestTheDashboardInABrowser(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, []string{"card s-ok", "card s-refusing", "card s-warn"}, statuses, "the check saw every status")
 
+	// A slow request shows among the slowest of the last minute within 2
+	// s, with its breakdown, without a reload.
+	l.slowRequest(t)
+	within, cancelWait = context.WithTimeout(ctx, 2*time.Second)
+	defer cancelWait()
+	err = chromedp.Do(within, chromedp.WaitVisible(chromedp.CSS(`#slowest .parts li`)))
+	require.NoError(t, err, "the slow request did not show within 2 s")
+	slow, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.getElementById("slowest").textContent`))
+	require.NoError(t, err)
+	assert.Contains(t, slow, "GET /checkout")
+	assert.Contains(t, slow, "payments refused", "its breakdown: the open breaker refused it")
+	still, err = chromedp.Run(ctx, chromedp.Evaluate[bool](`window.stillThisPage === true`))
+	require.NoError(t, err)
+	assert.True(t, still, "the list updated itself; the page did not reload")
+	low, err = chromedp.Run(ctx, chromedp.Evaluate[[]string](contrastCheck))
+	require.NoError(t, err)
+	assert.Empty(t, low, "text below WCAG AA contrast, with the slowest requests shown")
+
 	shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	require.NoError(t, err)
 	out := filepath.Join(t.ArtifactDir(), "dashboard.png")
@@ -212,6 +247,7 @@ func TestTheDashboardWithJavaScriptOff(t *testing.T) {
 	path := chromium(t)
 	l := newLive(t)
 	l.tripBreaker(t)
+	l.slowRequest(t)
 	ctx, cancel := browsertest.Browser(path, t.TempDir())
 	defer cancel()
 	var w watch
@@ -234,6 +270,9 @@ func TestTheDashboardWithJavaScriptOff(t *testing.T) {
 	ran, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`"refresh" in document.documentElement.dataset`))
 	require.NoError(t, err)
 	assert.False(t, ran, "the page's script did not run")
+	slow, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.getElementById("slowest").textContent`))
+	require.NoError(t, err)
+	assert.Contains(t, slow, "GET /checkout", "the slowest requests, server-rendered")
 	w.check(t, l.srv.URL)
 }
 
@@ -256,7 +295,7 @@ const contrastCheck = `(() => {
   const low = [];
   for (const e of document.body.querySelectorAll("*")) {
     const own = [...e.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim());
-    if (!own || e.closest("script, style")) continue;
+    if (!own || e.closest("script, style") || e.tagName.toLowerCase() === "title") continue; // an SVG title is a tooltip, not text on the page
     const a = lum(rgb(getComputedStyle(e).color)), b = lum(background(e));
     const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
     if (ratio < 4.5) low.push(e.tagName + "." + e.className + ": " + ratio.toFixed(2));
