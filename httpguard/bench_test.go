@@ -5,10 +5,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	"github.com/watertight-go/watertight"
 	"github.com/watertight-go/watertight/bulkhead"
 	"github.com/watertight-go/watertight/httpguard"
+	"github.com/watertight-go/watertight/ledger"
 )
 
 // A loopback round trip through the guard, beside the same round trip
@@ -56,6 +58,11 @@ func BenchmarkTransport(b *testing.B) {
 	roundTrips(b, "floor=plain", &http.Client{Transport: tr}, srv.URL)
 }
 
+// discardSink is a ledger.Sink that keeps nothing.
+type discardSink struct{}
+
+func (discardSink) Offer(ledger.Request) {}
+
 func BenchmarkHandler(b *testing.B) {
 	okH := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "ok") })
 	guarded, _ := httpguard.Handler(okH, bulkhead.MustNew(bulkhead.Config{MaxConcurrent: 1024}))
@@ -65,6 +72,13 @@ func BenchmarkHandler(b *testing.B) {
 
 	srv := httptest.NewServer(guarded)
 	roundTrips(b, "guarded", c, srv.URL)
+	srv.Close()
+	// The same with a ledger per request, offered to a dashboard-like sink
+	// that keeps none: no slow path taken.
+	withLedger, _ := httpguard.Handler(okH, bulkhead.MustNew(bulkhead.Config{MaxConcurrent: 1024}),
+		httpguard.WithLedger(httpguard.LedgerConfig{SlowAfter: time.Second, Sink: discardSink{}}))
+	srv = httptest.NewServer(withLedger)
+	roundTrips(b, "guarded+ledger", c, srv.URL)
 	srv.Close()
 	plain := httptest.NewServer(okH)
 	roundTrips(b, "floor=plain", c, plain.URL)
