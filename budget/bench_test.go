@@ -19,7 +19,7 @@ func BenchmarkDeposit(b *testing.B) {
 // TryWithdraw on a budget that always has room (and so counts every
 // withdrawal), and on one that has none (every call a refusal).
 func BenchmarkTryWithdraw(b *testing.B) {
-	rich := budget.MustNew(budget.Config{Ratio: 10, MinPerSecond: 1e15})
+	rich := budget.MustNew(budget.Config{Ratio: 10, MinPerSecond: budget.MaxMinPerSecond, Window: budget.MaxWindow})
 	benchtest.SerialAndParallel(b, "granted", rich, func(bg *budget.Budget) { bg.TryWithdraw() })
 	poor := budget.MustNew(budget.Config{MinPerSecond: -1})
 	benchtest.SerialAndParallel(b, "refused", poor, func(bg *budget.Budget) { bg.TryWithdraw() })

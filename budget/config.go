@@ -26,10 +26,10 @@ const (
 	// MinWindow and MaxWindow bound Window.
 	MinWindow = time.Second
 	MaxWindow = time.Minute
-	// MaxMinPerSecond bounds MinPerSecond: a million extra attempts a
-	// second is already no budget, and more would overflow the count of a
-	// Window.
-	MaxMinPerSecond = 1_000_000
+	// MaxMinPerSecond bounds MinPerSecond: a billion extra attempts a
+	// second is no budget at all, and far more would overflow the count of
+	// a Window.
+	MaxMinPerSecond = 1_000_000_000
 )
 
 // Config configures a Budget. The zero value is valid: Finagle's budget,

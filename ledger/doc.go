@@ -48,7 +48,7 @@
 // A Ledger keeps its first DefaultMaxEntries (16) entries in full, inside
 // itself, and counts every entry in its Totals (MaxTotals-1 name and kind
 // pairs, then "other"): a request that runs 10,000 queries holds 16
-// entries and one total. Start allocates the Ledger (about 1.6 KiB, the
+// entries and one total. Start allocates the Ledger (about 1.4 KiB, the
 // entries and totals inline) and its ctx; recording the first entries
 // allocates nothing and takes a mutex for a moment (a hedge's attempts
 // record at once). After Finish, entries are counted as late and not kept,

@@ -43,7 +43,7 @@ func (rejected) Is(target error) bool { return target == watertight.ErrRejected 
 
 func TestOutcome(t *testing.T) {
 	for err, want := range map[error]string{
-		nil:                     "",
+		nil:                      "",
 		context.DeadlineExceeded: "timeout",
 		fmt.Errorf("call: %w", context.DeadlineExceeded): "timeout",
 		rejected{}:         "refused",
