@@ -7,25 +7,90 @@ import (
 	"time"
 )
 
-// DB samples the connection pool of a *sql.DB: database/sql keeps
-// cumulative counters of checkouts that had to wait, and DB turns them into
-// what an incident needs — how long checkouts waited lately. Make it with
-// NewDB; a zero DB samples nothing and its Stats are zero.
+// DB reads the connection pool of a *sql.DB. Make it with NewDB, or with
+// OpenDB, which also measures each connection's hold, each query and the
+// leaks (see Connector); a zero DB reads nothing and its Stats are zero.
+// A DB is a Pool: the metric adapters and the dashboard read it as any
+// other, through PoolStats. Stats samples it for a periodic log line:
+// database/sql keeps cumulative counters of checkouts that had to wait,
+// and Stats turns them into how long checkouts waited lately.
+//
+// database/sql runs no driver code while a caller waits for a connection,
+// so neither DB nor a Connector can time each checkout's wait: what there
+// is, is database/sql's own count of the checkouts that waited and their
+// total wait, so a mean — no p95, no p99. Time checkouts yourself around
+// db.Conn where a distribution matters; pgx's pool (contrib/pgx) tells
+// every acquire.
 type DB struct {
-	db *sql.DB
+	db        *sql.DB
+	name      string
+	connector *SQLConnector // OpenDB's: hold times, leaks and queries; nil for NewDB
 
 	mu     sync.Mutex
 	prev   sql.DBStats
 	prevAt time.Time
 }
 
+// DBOption configures NewDB.
+type DBOption func(*DB)
+
+// WithName names the pool (PoolName): in metrics, on the dashboard. It
+// is what the metric adapters' AddDB(name, db) did.
+func WithName(name string) DBOption { return func(d *DB) { d.name = name } }
+
 // NewDB returns a DB that samples db. The first Stats reports the deltas
 // since NewDB.
-func NewDB(db *sql.DB) (*DB, error) {
+func NewDB(db *sql.DB, opts ...DBOption) (*DB, error) {
 	if db == nil {
 		return nil, errors.New("poolwait: NewDB: db is nil")
 	}
-	return &DB{db: db, prev: db.Stats(), prevAt: time.Now()}, nil
+	d := &DB{db: db, prev: db.Stats(), prevAt: time.Now()}
+	for _, o := range opts {
+		if o == nil {
+			return nil, errors.New("poolwait: NewDB: an option is nil")
+		}
+		o(d)
+	}
+	return d, nil
+}
+
+// PoolName returns the pool's name: WithName's, or OpenDB's
+// ConnectorConfig.Name.
+func (d *DB) PoolName() string {
+	if d == nil {
+		return ""
+	}
+	return d.name
+}
+
+// Connector returns the SQLConnector of a DB that OpenDB made, and nil
+// for one of NewDB.
+func (d *DB) Connector() *SQLConnector {
+	if d == nil {
+		return nil
+	}
+	return d.connector
+}
+
+// PoolStats reads the pool: database/sql's gauges and its count of
+// checkouts that waited (a mean, not measured one by one: see DB), and,
+// for a DB of OpenDB, the hold time of every connection and its leaks.
+// Unlike Stats, it starts no interval: call both as you need.
+func (d *DB) PoolStats() PoolStats {
+	if d == nil || d.db == nil {
+		return PoolStats{Kind: "database/sql", Pending: -1}
+	}
+	cur := d.db.Stats()
+	ps := PoolStats{
+		Kind: "database/sql", InUse: cur.InUse, Idle: cur.Idle, Max: cur.MaxOpenConnections, Pending: -1,
+		Waits: uint64(cur.WaitCount), WaitTotal: cur.WaitDuration,
+	}
+	if d.connector != nil {
+		ps.Hold, ps.OpenLeaks, ps.Leaks = d.connector.holds.Stats()
+		ps.HoldMeasured = true
+		ps.Acquired = ps.Hold.Count
+	}
+	return ps
 }
 
 // DBStats is one sample of a database/sql pool.
