@@ -59,16 +59,20 @@ var sqlFrames = []string{"database/sql."}
 // connection back, or at Close. A checkout that makes no driver call at
 // all (db.Conn then Close) is not seen.
 //
-// What the driver has, the wrapper has, and no more: database/sql treats
-// a connection differently by the interfaces it has (it keeps one whose
-// transaction a cancelled ctx rolled back only if it has both
-// driver.SessionResetter and driver.Validator), so the wrapper has each
-// of those two only if the driver's connection has it. Hold times are
-// measured only for a driver with driver.Validator (pgx's stdlib,
-// go-sql-driver/mysql and lib/pq have it): without it, database/sql
-// tells the driver nothing when a connection comes back. A statement's
-// deprecated driver.ColumnConverter is not kept: its arguments get
-// database/sql's default conversion.
+// The wrapper keeps what database/sql asks of the driver's connection,
+// with one addition, and says so here because database/sql treats a
+// connection by the interfaces it has. The end of a checkout is seen only
+// through driver.Validator, so the wrapper always has IsValid: the
+// driver's, or, for a driver without one, "valid" as database/sql
+// assumes, except after a Rollback that failed. For a driver that has
+// driver.SessionResetter but no Validator (pgx's stdlib is one), that
+// makes database/sql keep a connection whose transaction a cancelled ctx
+// rolled back, as it does for drivers that have both, instead of closing
+// it: the driver's ResetSession vets it before its next use (pgx's
+// refuses one that is closed or still in a transaction), and a Rollback
+// that failed discards it. The wrapper has ResetSession only if the
+// driver does. A statement's deprecated driver.ColumnConverter is not
+// kept: its arguments get database/sql's default conversion.
 func Connector(next driver.Connector, cfg ConnectorConfig) (*SQLConnector, error) {
 	switch {
 	case typednil.Is(next):
@@ -118,15 +122,9 @@ func (c *SQLConnector) Connect(ctx context.Context) (driver.Conn, error) {
 		return nil, err
 	}
 	cn := &conn{Conn: dc, c: c}
-	_, resets := dc.(driver.SessionResetter)
-	_, validates := dc.(driver.Validator)
-	switch {
-	case resets && validates:
-		return resetValidConn{cn}, nil
-	case validates:
-		return validConn{cn}, nil
-	case resets:
-		return resetConn{cn}, nil
+	cn.validator, _ = dc.(driver.Validator)
+	if _, resets := dc.(driver.SessionResetter); resets {
+		return resettingConn{cn}, nil
 	}
 	return cn, nil
 }
@@ -155,17 +153,16 @@ type conn struct {
 	driver.Conn
 	c *SQLConnector
 
-	mu     sync.Mutex // database/sql serialises most calls, not Close
-	holder Held       // the current checkout; zero: none
+	validator driver.Validator // the driver's; nil if it has none
+
+	mu             sync.Mutex // database/sql serialises most calls, not Close
+	holder         Held       // the current checkout; zero: none
+	rollbackFailed bool       // without the driver's IsValid: discard it
 }
 
-// The wrappers of a connection whose driver has driver.SessionResetter,
-// driver.Validator or both: see Connector for why there are four.
-type (
-	resetConn      struct{ *conn }
-	validConn      struct{ *conn }
-	resetValidConn struct{ *conn }
-)
+// resettingConn is a conn whose driver has driver.SessionResetter: see
+// Connector for why it is a type of its own.
+type resettingConn struct{ *conn }
 
 // checkedOut starts a checkout, if one has not started: the first driver
 // call since the connection came back.
@@ -186,29 +183,24 @@ func (cn *conn) returned() {
 	cn.c.holds.Release(h)
 }
 
-func (cn *conn) resetSession(ctx context.Context) error {
-	cn.checkedOut()
-	return cn.Conn.(driver.SessionResetter).ResetSession(ctx)
+// ResetSession is the start of a checkout of a connection used before.
+func (c resettingConn) ResetSession(ctx context.Context) error {
+	c.checkedOut()
+	return c.Conn.(driver.SessionResetter).ResetSession(ctx)
 }
 
-// isValid is database/sql taking the connection back: the end of a
-// checkout.
-func (cn *conn) isValid() bool {
+// IsValid is database/sql taking the connection back: the end of a
+// checkout. It is the driver's answer, or, if it has none, true unless a
+// Rollback failed on it.
+func (cn *conn) IsValid() bool {
 	cn.returned()
-	return cn.Conn.(driver.Validator).IsValid()
+	if cn.validator != nil {
+		return cn.validator.IsValid()
+	}
+	cn.mu.Lock()
+	defer cn.mu.Unlock()
+	return !cn.rollbackFailed
 }
-
-// ResetSession is the start of a checkout of a connection used before.
-func (c resetConn) ResetSession(ctx context.Context) error { return c.resetSession(ctx) }
-
-// ResetSession is the start of a checkout of a connection used before.
-func (c resetValidConn) ResetSession(ctx context.Context) error { return c.resetSession(ctx) }
-
-// IsValid is the end of a checkout.
-func (c validConn) IsValid() bool { return c.isValid() }
-
-// IsValid is the end of a checkout.
-func (c resetValidConn) IsValid() bool { return c.isValid() }
 
 // Close closes the connection; a checkout it was in ends.
 func (cn *conn) Close() error {
@@ -296,7 +288,7 @@ func (cn *conn) PrepareContext(ctx context.Context, query string) (driver.Stmt, 
 func (cn *conn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
 	cn.checkedOut()
 	if b, ok := cn.Conn.(driver.ConnBeginTx); ok {
-		return b.BeginTx(ctx, opts)
+		return cn.tx(b.BeginTx(ctx, opts))
 	}
 	if opts.Isolation != 0 {
 		return nil, errors.New("sql: driver does not support non-default isolation level")
@@ -308,7 +300,32 @@ func (cn *conn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, 
 		return nil, ctx.Err()
 	}
 	//lint:ignore SA1019 the driver's only way, as database/sql's own fallback
-	return cn.Conn.Begin()
+	return cn.tx(cn.Conn.Begin())
+}
+
+// tx wraps a transaction the driver began, to see a Rollback fail.
+func (cn *conn) tx(t driver.Tx, err error) (driver.Tx, error) {
+	if err != nil || cn.validator != nil {
+		return t, err // the driver's IsValid knows its connection
+	}
+	return &tx{Tx: t, cn: cn}, nil
+}
+
+// tx is a transaction on a conn whose driver has no IsValid.
+type tx struct {
+	driver.Tx
+	cn *conn
+}
+
+// Rollback rolls back; if that fails, the connection is not put back.
+func (t *tx) Rollback() error {
+	err := t.Tx.Rollback()
+	if err != nil {
+		t.cn.mu.Lock()
+		t.cn.rollbackFailed = true
+		t.cn.mu.Unlock()
+	}
+	return err
 }
 
 // Ping pings the connection if the driver can.

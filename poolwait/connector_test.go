@@ -116,14 +116,15 @@ func TestConnectorReportsALeakedConnection(t *testing.T) {
 	})
 }
 
-func TestConnectorKeepsTheDriversInterfacesAndNoMore(t *testing.T) {
+func TestConnectorKeepsTheDriversInterfacesAndAddsIsValid(t *testing.T) {
 	for _, c := range []struct {
-		name              string
-		next              driver.Connector
-		resets, validates bool
+		name   string
+		next   driver.Connector
+		resets bool
 	}{
-		{"a driver with both", fakesql.Timed{}, true, true},
-		{"a driver with neither", fakesql.Connector{}, false, false},
+		{"a driver with both", fakesql.Timed{}, true},
+		{"a driver with neither", fakesql.Connector{}, false},
+		{"a driver with ResetSession only", fakesql.Resetting{}, true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			conn, err := poolwait.Connector(c.next, poolwait.ConnectorConfig{Name: "db"})
@@ -133,8 +134,34 @@ func TestConnectorKeepsTheDriversInterfacesAndNoMore(t *testing.T) {
 			defer dc.Close()
 			_, resets := dc.(driver.SessionResetter)
 			_, validates := dc.(driver.Validator)
-			assert.Equal(t, c.resets, resets, "database/sql keeps a connection after a cancelled transaction only if it has both")
-			assert.Equal(t, c.validates, validates)
+			assert.Equal(t, c.resets, resets)
+			assert.True(t, validates, "the end of a checkout is seen only through IsValid")
+		})
+	}
+}
+
+// A driver with ResetSession and no IsValid: after a transaction that a
+// cancelled ctx rolled back, database/sql keeps the connection (as it
+// does for a driver with both) if the rollback went well, and closes it
+// if it failed.
+func TestConnectorWithResetSessionOnlyDiscardsAConnectionWhoseRollbackFailed(t *testing.T) {
+	for _, c := range []struct {
+		failRollback bool
+		open         int
+	}{{false, 1}, {true, 0}} {
+		synctest.Test(t, func(t *testing.T) {
+			db, view, err := poolwait.OpenDB(fakesql.Resetting{FailRollback: c.failRollback}, poolwait.ConnectorConfig{Name: "db"})
+			require.NoError(t, err)
+			defer db.Close()
+			ctx, cancel := context.WithCancel(t.Context())
+			tx, err := db.BeginTx(ctx, nil)
+			require.NoError(t, err)
+			_, err = tx.ExecContext(ctx, "sleep 10ms")
+			require.NoError(t, err)
+			cancel() // database/sql rolls it back
+			synctest.Wait()
+			assert.Equal(t, c.open, db.Stats().OpenConnections, "rollback failed: %v", c.failRollback)
+			assert.Equal(t, uint64(1), view.PoolStats().Hold.Count, "the hold is measured")
 		})
 	}
 }

@@ -25,7 +25,11 @@ type timedDriver struct{}
 
 func (timedDriver) Open(string) (driver.Conn, error) { return &timedConn{}, nil }
 
-type timedConn struct{ conn }
+type timedConn struct{ runConn }
+
+// runConn runs statements; its ctx methods are every fake connection's
+// but Connector's.
+type runConn struct{ conn }
 
 // ErrFail is what a "fail" statement returns.
 var ErrFail = errors.New("fakesql: the statement failed, as asked")
@@ -51,14 +55,14 @@ func run(ctx context.Context, query string) error {
 	return nil
 }
 
-func (*timedConn) ExecContext(ctx context.Context, query string, _ []driver.NamedValue) (driver.Result, error) {
+func (runConn) ExecContext(ctx context.Context, query string, _ []driver.NamedValue) (driver.Result, error) {
 	if err := run(ctx, query); err != nil {
 		return nil, err
 	}
 	return driver.RowsAffected(0), nil
 }
 
-func (*timedConn) QueryContext(ctx context.Context, query string, _ []driver.NamedValue) (driver.Rows, error) {
+func (runConn) QueryContext(ctx context.Context, query string, _ []driver.NamedValue) (driver.Rows, error) {
 	if err := run(ctx, query); err != nil {
 		return nil, err
 	}
@@ -73,3 +77,41 @@ type noRows struct{}
 func (noRows) Columns() []string         { return nil }
 func (noRows) Close() error              { return nil }
 func (noRows) Next([]driver.Value) error { return io.EOF }
+
+// Resetting opens connections that run statements as Timed's do, and
+// have driver.SessionResetter but no driver.Validator, as pgx's stdlib
+// driver. Their transactions' Rollback fails if FailRollback is set.
+type Resetting struct{ FailRollback bool }
+
+// Connect returns a new resetting connection.
+func (r Resetting) Connect(context.Context) (driver.Conn, error) {
+	return &resettingConn{failRollback: r.FailRollback}, nil
+}
+
+// Driver returns a driver that opens Timed's connections.
+func (Resetting) Driver() driver.Driver { return timedDriver{} }
+
+type resettingConn struct {
+	runConn
+	failRollback bool
+}
+
+func (*resettingConn) ResetSession(context.Context) error { return nil }
+
+func (c *resettingConn) BeginTx(context.Context, driver.TxOptions) (driver.Tx, error) {
+	return fakeTx{failRollback: c.failRollback}, nil
+}
+
+type fakeTx struct{ failRollback bool }
+
+// ErrRollback is what a Rollback of Resetting{FailRollback: true} returns.
+var ErrRollback = errors.New("fakesql: the rollback failed, as asked")
+
+func (fakeTx) Commit() error { return nil }
+
+func (t fakeTx) Rollback() error {
+	if t.failRollback {
+		return ErrRollback
+	}
+	return nil
+}
