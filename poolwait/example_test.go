@@ -3,6 +3,7 @@ package poolwait_test
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"fmt"
 	"io"
 	"net/http"
@@ -95,4 +96,46 @@ func ExampleNewDB() {
 		st.InUse, st.MaxOpen, 100*st.Utilization(), st.NewWaits, st.MeanWait)
 	// Output:
 	// in use 1/4 (25%), checkouts waited: 0, mean wait 0s
+}
+
+// OpenDB opens a *sql.DB through a Connector that measures every
+// connection's hold, every query and the leaks, and returns the pool's
+// view for the metric adapters and the dashboard.
+func ExampleOpenDB() {
+	// Your driver's connector: pgx's stdlib.GetConnector(cfg), mysql's
+	// NewConnector(cfg), pq's NewConnector(dsn) ...
+	var connector driver.Connector = fakesql.Timed{}
+	db, orders, err := poolwait.OpenDB(connector, poolwait.ConnectorConfig{
+		Name:      "orders",
+		LeakAfter: 30 * time.Second, // report a connection held longer, with the stack that took it
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(10)
+	for range 3 {
+		_, _ = db.ExecContext(context.Background(), "UPDATE orders SET ...")
+	}
+	ps := orders.PoolStats()
+	fmt.Printf("%s pool %q: %d in use of %d; holds measured: %d; waits measured one by one: %v\n",
+		ps.Kind, orders.PoolName(), ps.InUse, ps.Max, ps.Hold.Count, ps.WaitMeasured)
+	// Output:
+	// database/sql pool "orders": 0 in use of 10; holds measured: 3; waits measured one by one: false
+}
+
+// Holds measures the holds of a pool of your own, and reports leaks.
+func ExampleNewHolds() {
+	holds, err := poolwait.NewHolds(poolwait.HoldsConfig{Pool: "workers", LeakAfter: time.Minute})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	held := holds.Acquire() // as your pool hands out a connection
+	holds.Release(held)     // and as it takes it back
+	hold, openLeaks, leaks := holds.Stats()
+	fmt.Println("holds:", hold.Count, "open leaks:", openLeaks, "leaks ever:", leaks)
+	// Output:
+	// holds: 1 open leaks: 0 leaks ever: 0
 }
