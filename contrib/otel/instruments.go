@@ -42,6 +42,18 @@ type instruments struct {
 	sqlMaxOpen, sqlOpen, sqlInUse, sqlIdle               metric.Int64ObservableGauge
 	sqlWaits                                             metric.Int64ObservableCounter
 	sqlWaitTime                                          metric.Float64ObservableCounter
+	pool                                                 poolInstruments
+}
+
+// poolInstruments are a connection pool's: OpenTelemetry's database client
+// metrics, and watertight.connection_pool.* for what they lack.
+type poolInstruments struct {
+	count, max, pending      metric.Int64ObservableUpDownCounter
+	timeouts                 metric.Int64ObservableCounter
+	waitTime, useTime        dist
+	info, openLeaks          metric.Int64ObservableGauge
+	waited, checkouts, leaks metric.Int64ObservableCounter
+	waitedTime               metric.Float64ObservableCounter
 }
 
 // builder creates instruments and keeps the first error.
@@ -79,6 +91,47 @@ func (b *builder) dist(prefix, what string) dist {
 	d.max = b.fgauge(prefix+".duration.max", "s", "The longest "+what+" so far.")
 	d.quantile = b.fgauge(prefix+".duration.quantile", "s", "Quantiles of the "+what+"s since the previous collection, within 6.1%.")
 	return d
+}
+
+func (b *builder) upDown(name, unit, desc string) metric.Int64ObservableUpDownCounter {
+	c, err := b.m.Int64ObservableUpDownCounter(name, metric.WithUnit(unit), metric.WithDescription(desc))
+	b.keep(c, err)
+	return c
+}
+
+func (b *builder) fcounter(name, unit, desc string) metric.Float64ObservableCounter {
+	c, err := b.m.Float64ObservableCounter(name, metric.WithUnit(unit), metric.WithDescription(desc))
+	b.keep(c, err)
+	return c
+}
+
+// histogramDist is the instruments that stand for a histogram of the
+// semantic conventions, which an asynchronous instrument cannot be: under
+// the histogram's name, .count, .sum, .max and .quantile.
+func (b *builder) histogramDist(name, what string) dist {
+	return dist{
+		count:    b.counter(name+".count", "{"+what+"}", "How many "+what+"s were recorded."),
+		sum:      b.fcounter(name+".sum", "s", "The total duration of the "+what+"s."),
+		max:      b.fgauge(name+".max", "s", "The longest "+what+" so far."),
+		quantile: b.fgauge(name+".quantile", "s", "Quantiles of the "+what+"s since the previous collection, within 6.1%."),
+	}
+}
+
+func (b *builder) poolInstruments() poolInstruments {
+	return poolInstruments{
+		count:      b.upDown("db.client.connections.usage", "{connection}", "Connections open now, by db.client.connection.state: used (checked out) or idle."),
+		max:        b.upDown("db.client.connection.max", "{connection}", "The pool's limit of open connections (not reported when it has none, or does not tell)."),
+		pending:    b.upDown("db.client.connection.pending_requests", "{request}", "Callers waiting for a connection now (not reported when the pool does not tell)."),
+		timeouts:   b.counter("db.client.connection.timeouts", "{timeout}", "Checkouts that gave up waiting, at the pool's own timeout."),
+		waitTime:   b.histogramDist("db.client.connection.wait_time", "checkout"),
+		useTime:    b.histogramDist("db.client.connection.use_time", "hold"),
+		info:       b.gauge("watertight.connection_pool.info", "", "1 for each pool, with its kind (database/sql, pgx, redis)."),
+		waited:     b.counter("watertight.connection_pool.waited", "{checkout}", "Checkouts that found no idle connection and waited, as the pool counts them."),
+		waitedTime: b.fcounter("watertight.connection_pool.waited.duration.sum", "s", "Their total wait: over waited, the mean wait of pools that tell no single wait (database/sql, go-redis)."),
+		checkouts:  b.counter("watertight.connection_pool.checkouts", "{checkout}", "Checkouts, by outcome: ok, canceled (the ctx ended while waiting), failed."),
+		leaks:      b.counter("watertight.connection_pool.leaks", "{connection}", "Connections held past the leak threshold."),
+		openLeaks:  b.gauge("watertight.connection_pool.open_leaks", "{connection}", "Connections held past the leak threshold now."),
+	}
 }
 
 func (b *builder) keep(o metric.Observable, err error) {
@@ -159,6 +212,7 @@ func newInstruments(m metric.Meter) (instruments, error) {
 	sqlWaitTime, err := m.Float64ObservableCounter("watertight.sql.wait.duration.sum", metric.WithUnit("s"), metric.WithDescription("Total time checkouts waited for a connection."))
 	b.keep(sqlWaitTime, err)
 	in.sqlWaitTime = sqlWaitTime
+	in.pool = b.poolInstruments()
 	in.all = b.all
 	return in, b.err
 }

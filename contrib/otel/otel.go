@@ -17,7 +17,7 @@
 // does not. It reads the poolwait histogram each instance already keeps:
 // a counter of the waits (…wait.count), a counter of their total
 // (…wait.duration.sum, seconds), the largest wait so far, and a gauge of
-// quantiles (…wait.duration.quantile, attribute quantile = 0.5, 0.9,
+// quantiles (…wait.duration.quantile, attribute watertight.quantile = 0.5, 0.9,
 // 0.99) over the waits since the previous collection, within
 // poolwait.QuantileError. Quantiles cannot be added up across instances;
 // for real histograms, use the Prometheus adapter, which exports
@@ -32,6 +32,30 @@
 // (outcome=rejected) by name and reason, and watertight.breaker.state
 // (1 for the current state). A wait quantile that climbs while CPU is idle
 // names the exhausted pool.
+//
+// # Connection pools
+//
+// A poolwait.Pool — a *poolwait.DB, contrib/pgx's Tracer, contrib/redis's
+// Pool — is observed under OpenTelemetry's database client metrics, with
+// the pool's name in db.client.connection.pool.name:
+// db.client.connections.usage by db.client.connection.state (used, idle),
+// db.client.connection.max, db.client.connection.pending_requests
+// (up-down counters, as the conventions say), db.client.connection.timeouts.
+// The conventions' histograms db.client.connection.wait_time (only for
+// pools that tell every checkout's wait: pgx) and
+// db.client.connection.use_time (the hold) cannot be asynchronous
+// instruments; they are observed as the other distributions here, under
+// the histogram's name: .count, .sum, .max and .quantile. The
+// connections by state are db.client.connections.usage, the conventions'
+// earlier name, as in the Prometheus adapter: the current one,
+// db.client.connection.count, becomes db_client_connection_count in
+// Prometheus (OpenTelemetry's exporter included), which promtool check
+// metrics rejects (a gauge must not end in _count, a histogram's suffix),
+// and one name in both adapters lets one dashboard read either. What the
+// conventions lack is watertight.connection_pool.*: the pool's kind, the
+// checkouts that waited and their total wait (the mean, for pools that
+// tell no single wait: database/sql, go-redis), checkouts by outcome,
+// and leaks.
 package watertightotel
 
 import (
@@ -95,9 +119,10 @@ func Register(mp metric.MeterProvider, values ...any) (*Adapter, error) {
 
 // Add observes more instances: *bulkhead.Bulkhead, *timeout.Timeout,
 // *pool.Pool, *breaker.Breaker, *retry.Retry and *hedge.Hedge (and their
-// budgets),
-// *budget.Budget, *httpguard.Hosts (every host's policies),
-// *poolwait.ConnWaits, or a Chain of these.
+// budgets), *budget.Budget, *httpguard.Hosts (every host's policies),
+// *poolwait.ConnWaits, a poolwait.Pool (a *poolwait.DB, contrib/pgx's
+// Tracer, contrib/redis's Pool: see "Connection pools"), or a Chain of
+// these. A pool needs a name.
 //
 // An instance added twice (Add(b) and Add(Chain(t, b))) is observed once.
 // Two different instances of one kind with one name would report one
@@ -117,9 +142,14 @@ func (a *Adapter) Add(values ...any) error {
 	return nil
 }
 
-// AddDB observes a database/sql pool sampler under name. The adapter
-// reads its cumulative counts; the sampler's interval deltas are then
-// those between collections.
+// AddDB observes a database/sql pool sampler under name, as the
+// watertight.sql.* instruments. The adapter reads its cumulative counts;
+// the sampler's interval deltas are then those between collections.
+//
+// Deprecated: name the pool (poolwait.NewDB(db, poolwait.WithName(name)),
+// or poolwait.OpenDB, which also measures holds and leaks) and Add it: it
+// is then observed beside every other pool, under the database client
+// names.
 func (a *Adapter) AddDB(name string, db *poolwait.DB) error {
 	if db == nil {
 		return fmt.Errorf("watertightotel: AddDB: nil *poolwait.DB for %q", name)
@@ -242,6 +272,8 @@ func (a *Adapter) observeOne(o metric.Observer, s any, seen instances.Seen) {
 		o.ObserveInt64(in.budgetWithdrawn, int64(st.Withdrawn), name)
 		o.ObserveInt64(in.budgetRefused, int64(st.Refused), name)
 		o.ObserveInt64(in.budgetAvailable, int64(st.Available), name)
+	case poolwait.Pool:
+		a.observePool(o, s)
 	case *poolwait.ConnWaits:
 		for _, h := range s.Stats() {
 			if seen.First("connwaits", h.Host) {
@@ -252,12 +284,57 @@ func (a *Adapter) observeOne(o metric.Observer, s any, seen instances.Seen) {
 	}
 }
 
+// poolName is the semantic conventions' attribute for a pool's name.
+const poolName = "db.client.connection.pool.name"
+
+// observePool reports a connection pool under the database client names.
+func (a *Adapter) observePool(o metric.Observer, p poolwait.Pool) {
+	in, name, st := &a.in.pool, p.PoolName(), p.PoolStats()
+	pool := attribute.String(poolName, name)
+	attrs := func(more ...attribute.KeyValue) metric.ObserveOption {
+		return metric.WithAttributes(append([]attribute.KeyValue{pool}, more...)...)
+	}
+	o.ObserveInt64(in.info, 1, attrs(attribute.String("kind", st.Kind)))
+	o.ObserveInt64(in.count, int64(st.InUse), attrs(attribute.String("db.client.connection.state", "used")))
+	o.ObserveInt64(in.count, int64(st.Idle), attrs(attribute.String("db.client.connection.state", "idle")))
+	if st.Max > 0 {
+		o.ObserveInt64(in.max, int64(st.Max), attrs())
+	}
+	if st.Pending >= 0 {
+		o.ObserveInt64(in.pending, int64(st.Pending), attrs())
+	}
+	o.ObserveInt64(in.timeouts, int64(st.Timeouts), attrs())
+	if st.WaitMeasured {
+		a.observeDistWith(o, in.waitTime, distKey{p, "wait"}, st.Wait, pool)
+	}
+	if st.HoldMeasured {
+		a.observeDistWith(o, in.useTime, distKey{p, "hold"}, st.Hold, pool)
+	}
+	o.ObserveInt64(in.waited, int64(st.Waits), attrs())
+	o.ObserveFloat64(in.waitedTime, st.WaitTotal.Seconds(), attrs())
+	for outcome, n := range map[string]uint64{"ok": st.Acquired, "canceled": st.Canceled, "failed": st.Failed} {
+		o.ObserveInt64(in.checkouts, int64(n), attrs(attribute.String("outcome", outcome)))
+	}
+	o.ObserveInt64(in.leaks, int64(st.Leaks), attrs())
+	o.ObserveInt64(in.openLeaks, int64(st.OpenLeaks), attrs())
+}
+
 var quantiles = []float64{0.5, 0.9, 0.99}
+
+// quantileKey is the attribute that says which quantile a point is. Not
+// "quantile": Prometheus reserves that label for summaries, and promtool
+// check metrics rejects a gauge that has it.
+const quantileKey = "watertight.quantile"
 
 // observeDist reports a distribution: cumulative count and sum, and
 // quantiles over the waits since the previous collection.
 func (a *Adapter) observeDist(o metric.Observer, d dist, key distKey, cur poolwait.Stats, name string) {
-	attrs := named(name)
+	a.observeDistWith(o, d, key, cur, attribute.String("name", name))
+}
+
+// observeDistWith is observeDist with the instance's attribute.
+func (a *Adapter) observeDistWith(o metric.Observer, d dist, key distKey, cur poolwait.Stats, who attribute.KeyValue) {
+	attrs := metric.WithAttributes(who)
 	o.ObserveInt64(d.count, int64(cur.Count), attrs)
 	o.ObserveFloat64(d.sum, cur.Total.Seconds(), attrs)
 	o.ObserveFloat64(d.max, cur.Max.Seconds(), attrs)
@@ -267,8 +344,7 @@ func (a *Adapter) observeDist(o metric.Observer, d dist, key distKey, cur poolwa
 		return
 	}
 	for _, q := range quantiles {
-		o.ObserveFloat64(d.quantile, interval.Quantile(q).Seconds(),
-			metric.WithAttributes(attribute.String("name", name), attribute.Float64("quantile", q)))
+		o.ObserveFloat64(d.quantile, interval.Quantile(q).Seconds(), metric.WithAttributes(who, attribute.Float64(quantileKey, q)))
 	}
 }
 

@@ -98,12 +98,12 @@ func TestBulkheadInstrumentsExactly(t *testing.T) {
 		assert.Equal(t, 2.0, got["watertight.bulkhead.wait.count{name=payments}"])
 		assert.InDelta(t, 0.003, got["watertight.bulkhead.wait.duration.sum{name=payments}"], 1e-12)
 		assert.InDelta(t, 0.003, got["watertight.bulkhead.wait.duration.max{name=payments}"], 1e-12)
-		assert.InEpsilon(t, 0.003, got["watertight.bulkhead.wait.duration.quantile{name=payments,quantile=0.99}"], 0.061)
-		assert.Equal(t, 0.0, got["watertight.bulkhead.wait.duration.quantile{name=payments,quantile=0.5}"], "one of the two waits was zero")
+		assert.InEpsilon(t, 0.003, got["watertight.bulkhead.wait.duration.quantile{name=payments,watertight.quantile=0.99}"], 0.061)
+		assert.Equal(t, 0.0, got["watertight.bulkhead.wait.duration.quantile{name=payments,watertight.quantile=0.5}"], "one of the two waits was zero")
 
 		// The quantiles cover the waits since the previous collection: none.
 		got = collect(t, reader)
-		_, ok := got["watertight.bulkhead.wait.duration.quantile{name=payments,quantile=0.99}"]
+		_, ok := got["watertight.bulkhead.wait.duration.quantile{name=payments,watertight.quantile=0.99}"]
 		assert.False(t, ok)
 		assert.Equal(t, 2.0, got["watertight.bulkhead.wait.count{name=payments}"], "counts stay cumulative")
 	})
@@ -140,7 +140,7 @@ func TestRegisterBadInput(t *testing.T) {
 	mp := sdkmetric.NewMeterProvider()
 	defer mp.Shutdown(context.Background())
 	_, err = watertightotel.Register(mp, 42)
-	assert.EqualError(t, err, "watertightotel: Add: cannot read int")
+	assert.EqualError(t, err, "watertightotel: Add: cannot read int; it reads *bulkhead.Bulkhead, *timeout.Timeout, *pool.Pool, *breaker.Breaker, *retry.Retry, *hedge.Hedge, *budget.Budget, *httpguard.Hosts, *poolwait.ConnWaits, a poolwait.Pool (*poolwait.DB, contrib/pgx, contrib/redis), and a Chain of them")
 	var b *bulkhead.Bulkhead
 	_, err = watertightotel.Register(mp, b)
 	assert.EqualError(t, err, "watertightotel: Add: nil *bulkhead.Bulkhead")

@@ -32,12 +32,33 @@
 //	# Retries: the extra load they add, and the calls they could not save.
 //	sum by (name) (rate(watertight_retry_retries_total[5m])) / sum by (name) (rate(watertight_retry_calls_total[5m]))
 //	sum by (name, reason) (rate(watertight_retry_gave_up_total[5m]))
-//	# The pools that are not ours: database checkouts waiting, connections in use.
-//	rate(watertight_sql_wait_seconds_total[5m]) / rate(watertight_sql_waits_total[5m])
-//	watertight_sql_in_use_connections / watertight_sql_max_open_connections
+//	# The pools that are not ours (pgx, go-redis, database/sql): the checkout wait
+//	# p99 where every wait is measured (pgx), the mean wait where it is not, how
+//	# full each pool is, how long connections are held, and leaks.
+//	histogram_quantile(0.99, sum by (db_client_connection_pool_name, le) (rate(db_client_connection_wait_time_seconds_bucket[5m])))
+//	rate(watertight_connection_pool_waited_seconds_total[5m]) / rate(watertight_connection_pool_waited_total[5m])
+//	db_client_connections_usage{db_client_connection_state="used"} / on (db_client_connection_pool_name) db_client_connection_max
+//	histogram_quantile(0.99, sum by (db_client_connection_pool_name, le) (rate(db_client_connection_use_time_seconds_bucket[5m])))
+//	watertight_connection_pool_open_leaks > 0
 //
 // A wait p99 that climbs while CPU is idle names the exhausted pool; the
 // breaker and rejection rates show which dependency it is guarding.
+//
+// # Connection pools
+//
+// A poolwait.Pool — a *poolwait.DB, contrib/pgx's Tracer, contrib/redis's
+// Pool — is exported under OpenTelemetry's database client names, as
+// Prometheus spells them, with the pool's name in the
+// db_client_connection_pool_name label: db_client_connections_usage by
+// db_client_connection_state (used, idle), db_client_connection_max,
+// db_client_connection_pending_requests, db_client_connection_timeouts_total,
+// and the histograms db_client_connection_wait_time_seconds (only for
+// pools that tell every checkout's wait: pgx) and
+// db_client_connection_use_time_seconds (the hold, where it is measured).
+// What those names lack is watertight_connection_pool_*: the pool's kind,
+// the checkouts that waited and their total wait (the mean, for pools
+// that tell no single wait: database/sql, go-redis), checkouts by
+// outcome, and leaks.
 package watertightprom
 
 import (
@@ -72,8 +93,10 @@ func NewCollector() *Collector { return &Collector{dbs: map[*poolwait.DB]string{
 // Add adds instances to collect: *bulkhead.Bulkhead, *timeout.Timeout,
 // *pool.Pool, *breaker.Breaker, *retry.Retry and *hedge.Hedge (and their
 // budgets), *budget.Budget, *httpguard.Hosts (every host's policies, looked into
-// through Chain), *poolwait.ConnWaits, or a Chain of these. It
-// returns an error for anything else, and for nil.
+// through Chain), *poolwait.ConnWaits, a poolwait.Pool (a *poolwait.DB,
+// contrib/pgx's Tracer, contrib/redis's Pool: see "Connection pools"), or
+// a Chain of these. It returns an error for anything else, for nil, and
+// for a pool without a name.
 //
 // An instance added twice (Add(b) and Add(Chain(t, b))) is exported once.
 // Two different instances of one kind with one name would export colliding
@@ -94,9 +117,14 @@ func (c *Collector) Add(values ...any) error {
 	return nil
 }
 
-// AddDB adds a database/sql pool sampler under name. The collector reads
-// its cumulative counts; the sampler's interval deltas are then those
-// between scrapes.
+// AddDB adds a database/sql pool sampler under name, as the
+// watertight_sql_* series. The collector reads its cumulative counts; the
+// sampler's interval deltas are then those between scrapes.
+//
+// Deprecated: name the pool (poolwait.NewDB(db, poolwait.WithName(name)),
+// or poolwait.OpenDB, which also measures holds and leaks) and Add it: it
+// is then exported beside every other pool, under the database client
+// names.
 func (c *Collector) AddDB(name string, db *poolwait.DB) error {
 	if db == nil {
 		return fmt.Errorf("watertightprom: AddDB: nil *poolwait.DB for %q", name)
@@ -165,5 +193,7 @@ func collect(ch chan<- prometheus.Metric, v any, seen instances.Seen) {
 				ch <- gauge(hostInFlight, float64(h.InFlight), h.Host)
 			}
 		}
+	case poolwait.Pool:
+		collectConnPool(ch, v.PoolName(), v.PoolStats())
 	}
 }

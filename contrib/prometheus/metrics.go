@@ -101,6 +101,66 @@ var (
 	connFailed = desc("http_conn_failed_total", "Connection checkouts that ended without a connection (ctx ended while queued, dial failed).")
 )
 
+// poolDesc describes a series of a connection pool (a poolwait.Pool),
+// named as OpenTelemetry's database client metrics are in Prometheus, or,
+// for what they lack, watertight_connection_pool_*; every one carries
+// the pool's name as OpenTelemetry's attribute does. One exception: the
+// connections by state are db_client_connections_usage, the semantic
+// conventions' earlier name (db.client.connections.usage, which HikariCP's
+// and otelsql's dashboards know), because the current one,
+// db_client_connection_count, fails promtool check metrics: a gauge must
+// not end in _count, a histogram's suffix.
+func poolDesc(name, help string, labels ...string) *prometheus.Desc {
+	d := prometheus.NewDesc(name, help, append([]string{poolLabel}, labels...), nil)
+	allDescs = append(allDescs, d)
+	return d
+}
+
+// poolLabel is OpenTelemetry's db.client.connection.pool.name, spelled as
+// its Prometheus exporter spells it.
+const poolLabel = "db_client_connection_pool_name"
+
+var (
+	poolConnCount  = poolDesc("db_client_connections_usage", "Connections open now, by state: used (checked out) or idle.", "db_client_connection_state")
+	poolConnMax    = poolDesc("db_client_connection_max", "The pool's limit of open connections (absent when it has none, or does not tell).")
+	poolPending    = poolDesc("db_client_connection_pending_requests", "Callers waiting for a connection now (absent when the pool does not tell).")
+	poolTimeouts   = poolDesc("db_client_connection_timeouts_total", "Checkouts that gave up waiting, at the pool's own timeout.")
+	poolWaitTime   = poolDesc("db_client_connection_wait_time_seconds", "How long each checkout waited for a connection, zero waits included (pools that tell every checkout: pgx).")
+	poolUseTime    = poolDesc("db_client_connection_use_time_seconds", "How long each connection was held, from checkout to return.")
+	poolInfo       = poolDesc("watertight_connection_pool_info", "1 for each pool, with its kind (database/sql, pgx, redis).", "kind")
+	poolWaited     = poolDesc("watertight_connection_pool_waited_total", "Checkouts that found no idle connection and waited, as the pool counts them.")
+	poolWaitedTime = poolDesc("watertight_connection_pool_waited_seconds_total", "Their total wait: over waited_total, the mean wait of pools that tell no single wait (database/sql, go-redis).")
+	poolCheckouts  = poolDesc("watertight_connection_pool_checkouts_total", "Checkouts, by outcome: ok, canceled (the ctx ended while waiting), failed.", "outcome")
+	poolLeaks      = poolDesc("watertight_connection_pool_leaks_total", "Connections held past the leak threshold.")
+	poolOpenLeaks  = poolDesc("watertight_connection_pool_open_leaks", "Connections held past the leak threshold now.")
+)
+
+func collectConnPool(ch chan<- prometheus.Metric, name string, s poolwait.PoolStats) {
+	ch <- gauge(poolInfo, 1, name, s.Kind)
+	ch <- gauge(poolConnCount, float64(s.InUse), name, "used")
+	ch <- gauge(poolConnCount, float64(s.Idle), name, "idle")
+	if s.Max > 0 {
+		ch <- gauge(poolConnMax, float64(s.Max), name)
+	}
+	if s.Pending >= 0 {
+		ch <- gauge(poolPending, float64(s.Pending), name)
+	}
+	ch <- counter(poolTimeouts, s.Timeouts, name)
+	if s.WaitMeasured {
+		ch <- histogram(poolWaitTime, s.Wait, name)
+	}
+	if s.HoldMeasured {
+		ch <- histogram(poolUseTime, s.Hold, name)
+	}
+	ch <- counter(poolWaited, s.Waits, name)
+	ch <- prometheus.MustNewConstMetric(poolWaitedTime, prometheus.CounterValue, s.WaitTotal.Seconds(), name)
+	ch <- counter(poolCheckouts, s.Acquired, name, "ok")
+	ch <- counter(poolCheckouts, s.Canceled, name, "canceled")
+	ch <- counter(poolCheckouts, s.Failed, name, "failed")
+	ch <- counter(poolLeaks, s.Leaks, name)
+	ch <- gauge(poolOpenLeaks, float64(s.OpenLeaks), name)
+}
+
 func gauge(d *prometheus.Desc, v float64, labels ...string) prometheus.Metric {
 	return prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/watertight-go/watertight/bulkhead"
 	"github.com/watertight-go/watertight/hedge"
 	"github.com/watertight-go/watertight/httpguard"
+	"github.com/watertight-go/watertight/internal/typednil"
 	"github.com/watertight-go/watertight/pool"
 	"github.com/watertight-go/watertight/poolwait"
 	"github.com/watertight-go/watertight/retry"
@@ -22,7 +23,8 @@ import (
 // the first value that is not a readable instance or is a nil pointer:
 // *bulkhead.Bulkhead, *timeout.Timeout, *pool.Pool, *breaker.Breaker,
 // *retry.Retry, *hedge.Hedge, *budget.Budget, *httpguard.Hosts,
-// *poolwait.ConnWaits, or a Chain.
+// *poolwait.ConnWaits, a poolwait.Pool (a *poolwait.DB, contrib/pgx's
+// Tracer, contrib/redis's Pool) with a name, or a Chain.
 func Check(who string, values []any) error {
 	for _, v := range values {
 		var isNil bool
@@ -45,15 +47,22 @@ func Check(who string, values []any) error {
 			isNil = v == nil
 		case *poolwait.ConnWaits:
 			isNil = v == nil
+		case poolwait.Pool:
+			if typednil.Is(v) {
+				return fmt.Errorf("%s: %s", who, typednil.Describe(v))
+			}
+			if v.PoolName() == "" {
+				return fmt.Errorf("%s: the %T has no PoolName: name the pool (poolwait.WithName, poolwait.ConnectorConfig.Name, the contrib adapters' Config.Name), which its metrics and its dashboard card carry", who, v)
+			}
 		case watertight.Policy:
 			if broken, ok := v.(interface{ Err() error }); ok {
 				return fmt.Errorf("%s: %w", who, broken.Err()) // a Chain that New refused
 			}
 			if watertight.Unwrap(v) == nil {
-				return fmt.Errorf("%s: cannot read %T", who, v)
+				return fmt.Errorf("%s: cannot read %T; it reads %s", who, v, Readable)
 			}
 		default:
-			return fmt.Errorf("%s: cannot read %T", who, v)
+			return fmt.Errorf("%s: cannot read %T; it reads %s", who, v, Readable)
 		}
 		if isNil {
 			return fmt.Errorf("%s: nil %T", who, v)
@@ -61,6 +70,9 @@ func Check(who string, values []any) error {
 	}
 	return nil
 }
+
+// Readable lists what Check accepts, for its errors.
+const Readable = "*bulkhead.Bulkhead, *timeout.Timeout, *pool.Pool, *breaker.Breaker, *retry.Retry, *hedge.Hedge, *budget.Budget, *httpguard.Hosts, *poolwait.ConnWaits, a poolwait.Pool (*poolwait.DB, contrib/pgx, contrib/redis), and a Chain of them"
 
 // Walk calls visit with v and, for a chain, with each policy in it, for an
 // *httpguard.Hosts, with each host's policy, and for a *retry.Retry or a
@@ -119,6 +131,8 @@ func identity(v any) (kind, name string, ok bool) {
 		return "budget", v.Name(), true
 	case *hedge.Hedge:
 		return "hedge", v.Name(), true
+	case poolwait.Pool:
+		return "connection pool", v.PoolName(), true
 	}
 	return "", "", false
 }
