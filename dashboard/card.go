@@ -22,12 +22,26 @@ func cardHTML(c Card) template.HTML {
 	w.raw(`<p class="state"><span class="badge" data-f="state" data-fmt="state">`, esc(stateText(c.State)),
 		`</span> <span data-f="detail">`, esc(c.Detail), "</span></p>\n<dl>")
 	if c.InFlight != nil {
-		w.raw("\n", `<div><dt>in flight</dt><dd data-f="in_flight" data-of="limit">`, itoa(*c.InFlight), " / ", itoa(*c.Limit), "</dd></div>\n")
-		if c.QueueLimit != nil {
-			w.raw(`<div><dt>queued</dt><dd data-f="queued" data-of="queue_limit">`, itoa(*c.Queued), " / ", itoa(*c.QueueLimit), "</dd></div>")
-		} else {
-			w.raw(`<div><dt>queued</dt><dd data-f="queued">`, itoa(*c.Queued), "</dd></div>")
+		inFlight, queued := "in flight", "queued"
+		if c.Pool != nil {
+			inFlight, queued = "in use", "waiting"
 		}
+		w.raw("\n<div><dt>", inFlight, `</dt><dd data-f="in_flight" data-of="limit">`, itoa(*c.InFlight), of(c.Limit), "</dd></div>")
+		switch {
+		case c.QueueLimit != nil:
+			w.raw("\n<div><dt>", queued, `</dt><dd data-f="queued" data-of="queue_limit">`, itoa(*c.Queued), of(c.QueueLimit), "</dd></div>")
+		case c.Queued != nil:
+			w.raw("\n<div><dt>", queued, `</dt><dd data-f="queued">`, itoa(*c.Queued), "</dd></div>")
+		}
+	}
+	if p := c.Pool; p != nil {
+		if !p.WaitMeasured {
+			w.raw("\n", `<div><dt>mean wait</dt><dd data-f="pool.mean_wait_ms" data-fmt="ms">`, esc(msText(p.MeanWaitMS)), "</dd></div>")
+		}
+		if c.Hold != nil {
+			w.raw("\n", `<div><dt>held, p99</dt><dd data-f="hold.p99_ms" data-fmt="ms">`, esc(msText(c.Hold.P99MS)), "</dd></div>")
+		}
+		w.raw("\n", `<div><dt>open leaks</dt><dd data-f="pool.open_leaks" data-alert`, alert(p.OpenLeaks > 0), ">", itoa(p.OpenLeaks), "</dd></div>")
 	}
 	for _, r := range rows[c.Kind] {
 		w.raw("\n<div><dt>", r.Label, `</dt><dd data-f="rates.`, r.Key, `" data-fmt="rate">`, rateText(rateOf(c.Rates, r.Key), c.Rates), "</dd></div>")
@@ -58,6 +72,23 @@ func cardHTML(c Card) template.HTML {
 	}
 	w.raw("\n</dl>\n</details>\n</article>")
 	return template.HTML(w.String())
+}
+
+// of is " / n" for a limit n, or nothing when there is none.
+func of(limit *int) string {
+	if limit == nil {
+		return ""
+	}
+	return " / " + itoa(*limit)
+}
+
+// alert is the class of a value that needs a look (open leaks), which
+// the page shows in red.
+func alert(on bool) string {
+	if on {
+		return ` class="alert"`
+	}
+	return ""
 }
 
 type cardWriter struct{ strings.Builder }

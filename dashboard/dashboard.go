@@ -10,6 +10,7 @@ import (
 
 	"github.com/watertight-go/watertight/internal/instances"
 	"github.com/watertight-go/watertight/internal/monotime"
+	"github.com/watertight-go/watertight/poolwait"
 )
 
 // Dashboard is an http.Handler that shows the instances added to it. The
@@ -37,7 +38,9 @@ func New(instances ...any) (*Dashboard, error) {
 // *pool.Pool, *breaker.Breaker, *retry.Retry and *hedge.Hedge (and their
 // budgets), *budget.Budget, *httpguard.Hosts (every host's policies, found
 // again on every read as hosts come and go), *poolwait.ConnWaits (a card
-// per host), or a Chain of these.
+// per host), a poolwait.Pool (a *poolwait.DB, contrib/pgx's Tracer,
+// contrib/redis's Pool: a card per pool, named by its PoolName), or a
+// Chain of these.
 //
 // It returns an error, and adds nothing, for any other value, for nil,
 // and when two different instances of one kind would have one name (their
@@ -132,6 +135,17 @@ func cardOf(r *reading, h *history, now int64) Card {
 			Retries:       float64(c.retries) / secs,
 		}
 	}
+	if card.Pool != nil {
+		pool := *card.Pool // the reading's card is shared: write a copy
+		c := r.c           // no sample before now: since the pool was made
+		if oldest != nil {
+			c = r.c.sub(oldest.c)
+		}
+		if c.waits > 0 {
+			pool.MeanWaitMS = ms(time.Duration(c.waitNS / c.waits))
+		}
+		card.Pool = &pool
+	}
 	var recentCounts counters
 	var recentSecs float64
 	if recent != nil {
@@ -142,7 +156,25 @@ func cardOf(r *reading, h *history, now int64) Card {
 	if r.hasWait {
 		card.Wait = waitOf(r, h, oldest, now)
 	}
+	if r.hasHold {
+		st := r.hold
+		if oldest != nil {
+			st = windowed(h.holdSince(oldest), r.hold.Sub(h.hold))
+		}
+		card.Hold = &Wait{What: "connection held", Count: st.Count, P50MS: ms(st.Quantile(0.5)), P99MS: ms(st.Quantile(0.99)), Points: []Point{}}
+	}
 	return card
+}
+
+// windowed adds to the samples' part of a window the part since the
+// latest sample.
+func windowed(st, tail poolwait.Stats) poolwait.Stats {
+	for i, n := range tail.Buckets {
+		st.Buckets[i] += n
+	}
+	st.Count += tail.Count
+	st.Max = max(st.Max, tail.Max)
+	return st
 }
 
 // waitOf is r's wait over the window that starts at oldest (the whole
@@ -150,13 +182,7 @@ func cardOf(r *reading, h *history, now int64) Card {
 func waitOf(r *reading, h *history, oldest *sample, now int64) *Wait {
 	st := r.wait // no sample before now (an instance first seen now): everything since it was made
 	if oldest != nil {
-		st = h.waitSince(oldest)
-		tail := r.wait.Sub(h.wait) // and those since the latest sample
-		for i, n := range tail.Buckets {
-			st.Buckets[i] += n
-		}
-		st.Count += tail.Count
-		st.Max = max(st.Max, tail.Max)
+		st = windowed(h.waitSince(oldest), r.wait.Sub(h.wait))
 	}
 	w := &Wait{What: waitWhat[r.card.Kind], Count: st.Count, P50MS: ms(st.Quantile(0.5)), P99MS: ms(st.Quantile(0.99)), Points: []Point{}}
 	after := false

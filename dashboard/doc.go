@@ -74,6 +74,16 @@
 //	hedge       calls hedges hedge_wins refused running
 //	budget      deposits withdrawn refused available
 //	conn_waits  checkouts reused new failed
+//	connection_pool  checkouts waited timeouts canceled failed leaks
+//
+// A connection pool's card (a poolwait.Pool: database/sql through
+// poolwait, pgx, go-redis) also has Card.Pool: the pool's kind, whether
+// its Wait has every checkout's wait (pgx) or only their mean is known
+// (database/sql, go-redis: Pool.MeanWaitMS), and its open leaks; and
+// Card.Hold, its hold times, where measured. A pool holding a connection
+// past its leak threshold is "leaking"; one whose checkouts timed out is
+// "exhausted"; one with callers waiting, "queueing"; one with every
+// connection in use, "full".
 //
 // # Contract
 //

@@ -17,10 +17,12 @@ const samplePeriod = time.Second
 // counters are the cumulative counts behind Rates.
 type counters struct {
 	calls, failures, rejected, timeouts, retries uint64
+	waits, waitNS                                uint64 // a connection pool's own count of waits, and their total
 }
 
 func (c counters) sub(o counters) counters {
-	return counters{c.calls - o.calls, c.failures - o.failures, c.rejected - o.rejected, c.timeouts - o.timeouts, c.retries - o.retries}
+	return counters{c.calls - o.calls, c.failures - o.failures, c.rejected - o.rejected, c.timeouts - o.timeouts, c.retries - o.retries,
+		c.waits - o.waits, c.waitNS - o.waitNS}
 }
 
 // bucketCount is one poolwait bucket that grew in an interval.
@@ -38,6 +40,9 @@ type sample struct {
 	p50, p99 time.Duration // of those waits; 0 if none
 	max      time.Duration // the longest of them (estimated within a bucket, as poolwait.Stats.Sub does)
 	count    uint64        // how many waits those were
+	// holds and holdMax are the same for a connection pool's holds.
+	holds   []bucketCount
+	holdMax time.Duration
 }
 
 // history is the ring of one instance's samples, oldest first from
@@ -46,6 +51,7 @@ type history struct {
 	ring    [HistoryLength]sample
 	n, next int
 	wait    poolwait.Stats // the wait at the latest sample, to diff the next one against
+	hold    poolwait.Stats // a connection pool's holds, likewise
 	visited uint64         // the generation that last read it, to forget dropped instances
 }
 
@@ -68,19 +74,22 @@ func (h *history) observe(now int64, r *reading) {
 		return
 	}
 	s := &h.ring[h.next]
-	*s = sample{at: now, c: r.c, waits: s.waits[:0]}
+	*s = sample{at: now, c: r.c, waits: s.waits[:0], holds: s.holds[:0]}
 	if r.hasWait {
 		if h.n > 0 { // the first sample's interval is the whole past: not a point of the chart
 			interval := r.wait.Sub(h.wait) // its Max is this interval's, not the all-time one
-			for i, n := range interval.Buckets {
-				if n > 0 {
-					s.waits = append(s.waits, bucketCount{uint8(i), n})
-				}
-			}
+			s.waits = grown(s.waits, interval)
 			s.count, s.max = interval.Count, interval.Max
 			s.p50, s.p99 = interval.Quantile(0.5), interval.Quantile(0.99)
 		}
 		h.wait = r.wait
+	}
+	if r.hasHold {
+		if h.n > 0 {
+			interval := r.hold.Sub(h.hold)
+			s.holds, s.holdMax = grown(s.holds, interval), interval.Max
+		}
+		h.hold = r.hold
 	}
 	h.next = (h.next + 1) % HistoryLength
 	h.n = min(h.n+1, HistoryLength)
@@ -113,9 +122,29 @@ func (h *history) window(now int64) (oldest, recent *sample) {
 	return oldest, recent
 }
 
+// grown appends to into the buckets of interval that grew.
+func grown(into []bucketCount, interval poolwait.Stats) []bucketCount {
+	for i, n := range interval.Buckets {
+		if n > 0 {
+			into = append(into, bucketCount{uint8(i), n})
+		}
+	}
+	return into
+}
+
 // waitSince adds up the waits of the samples after from (all of them if
 // from is nil), for a Wait's quantiles over the window.
 func (h *history) waitSince(from *sample) poolwait.Stats {
+	return h.since(from, func(s *sample) ([]bucketCount, time.Duration) { return s.waits, s.max })
+}
+
+// holdSince is waitSince for a connection pool's holds.
+func (h *history) holdSince(from *sample) poolwait.Stats {
+	return h.since(from, func(s *sample) ([]bucketCount, time.Duration) { return s.holds, s.holdMax })
+}
+
+// since adds up one distribution of the samples after from.
+func (h *history) since(from *sample, of func(*sample) ([]bucketCount, time.Duration)) poolwait.Stats {
 	var st poolwait.Stats
 	after := from == nil
 	for i := range h.n {
@@ -124,11 +153,12 @@ func (h *history) waitSince(from *sample) poolwait.Stats {
 			after = s == from
 			continue
 		}
-		for _, b := range s.waits {
+		buckets, longest := of(s)
+		for _, b := range buckets {
 			st.Buckets[b.bucket] += b.n
 			st.Count += b.n
 		}
-		st.Max = max(st.Max, s.max) // the window's longest, not the all-time one
+		st.Max = max(st.Max, longest) // the window's longest, not the all-time one
 	}
 	return st
 }

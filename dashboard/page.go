@@ -86,6 +86,8 @@ var rows = map[string][]row{
 	"hedge":      {{"calls", "calls"}, {"retries", "hedges"}, {"rejected", "refused"}},
 	"budget":     {{"calls", "requests"}, {"retries", "withdrawn"}, {"rejected", "refused"}},
 	"conn_waits": {{"calls", "checkouts"}, {"failures", "no connection"}},
+	// A connection pool's "failures" are checkouts that failed or whose ctx ended.
+	"connection_pool": {{"calls", "checkouts"}, {"timeouts", "timed out"}, {"failures", "no connection"}},
 }
 
 func rateOf(r Rates, key string) float64 {

@@ -31,8 +31,9 @@
     for (const f of node.querySelectorAll("[data-f]")) {
       const v = dig(card, f.dataset.f);
       let text = v == null ? "—" : f.dataset.fmt ? fmt[f.dataset.fmt](v, card) : String(v);
-      if (f.dataset.of) text += " / " + card[f.dataset.of];
+      if (f.dataset.of && card[f.dataset.of] != null) text += " / " + card[f.dataset.of];
       f.textContent = text;
+      if (f.hasAttribute("data-alert")) f.classList.toggle("alert", v > 0);
     }
     for (const c of node.querySelectorAll("[data-chart]")) {
       c.setAttribute("points", chart(card.wait.points, c.dataset.chart));

@@ -24,6 +24,8 @@ type reading struct {
 	c       counters
 	hasWait bool
 	wait    poolwait.Stats
+	hasHold bool // a connection pool's holds, where measured
+	hold    poolwait.Stats
 	// judge sets the card's Status, State and Detail from the counts of
 	// the last secs seconds (secs is 0 when there is no earlier sample).
 	judge func(card *Card, recent counters, secs float64)
@@ -47,6 +49,9 @@ func readAll(sources []any, use func(*reading)) {
 				r := readConnWaits(connHost{v, h.Host}, h)
 				use(&r)
 			}
+		case poolwait.Pool:
+			r := readConnPool(v)
+			use(&r)
 		default:
 			if r, ok := read(v); ok {
 				use(&r)
@@ -291,10 +296,56 @@ func readConnWaits(key connHost, h poolwait.HostConnWaits) reading {
 	}
 }
 
+// readConnPool reads a connection pool (a poolwait.Pool): its gauges,
+// its waits where measured (else their mean, from the pool's counts), its
+// holds, and its leaks.
+func readConnPool(p poolwait.Pool) reading {
+	st := p.PoolStats()
+	card := newCard("connection_pool", p.PoolName())
+	card.InFlight = ptr(st.InUse)
+	if st.Max > 0 {
+		card.Limit = ptr(st.Max)
+	}
+	if st.Pending >= 0 {
+		card.Queued = ptr(st.Pending)
+	}
+	card.Totals = map[string]uint64{
+		"checkouts": st.Acquired, "waited": st.Waits, "timeouts": st.Timeouts,
+		"canceled": st.Canceled, "failed": st.Failed, "leaks": st.Leaks,
+	}
+	card.Pool = &PoolCard{Kind: st.Kind, WaitMeasured: st.WaitMeasured, OpenLeaks: st.OpenLeaks}
+	return reading{
+		key: p, card: card,
+		hasWait: st.WaitMeasured, wait: st.Wait,
+		hasHold: st.HoldMeasured, hold: st.Hold,
+		c: counters{calls: st.Acquired, failures: st.Failed + st.Canceled, timeouts: st.Timeouts,
+			waits: st.Waits, waitNS: uint64(max(0, st.WaitTotal))},
+		judge: func(card *Card, recent counters, secs float64) {
+			switch {
+			case st.OpenLeaks > 0:
+				card.Status, card.State = "warn", "leaking"
+				card.Detail = fmt.Sprintf("%d connections held past the leak threshold", st.OpenLeaks)
+			case recent.timeouts > 0:
+				card.Status, card.State = "warn", "exhausted"
+				card.Detail = fmt.Sprintf("%d checkouts timed out in %s", recent.timeouts, secondsF(secs))
+			case st.Pending > 0:
+				card.Status, card.State = "warn", "queueing"
+				card.Detail = fmt.Sprintf("%d callers waiting for a connection", st.Pending)
+			case st.Max > 0 && st.InUse >= st.Max:
+				card.Status, card.State = "warn", "full"
+				card.Detail = fmt.Sprintf("all %d connections in use", st.Max)
+			default:
+				card.Detail = fmt.Sprintf("%s pool, %d in use, %d idle", st.Kind, st.InUse, st.Idle)
+			}
+		},
+	}
+}
+
 // waitWhat names what each kind's Wait measures.
 var waitWhat = map[string]string{
 	"bulkhead": "wait for a slot", "pool": "wait for a worker", "timeout": "call duration",
 	"retry": "wait between attempts", "conn_waits": "wait for a connection",
+	"connection_pool": "wait for a connection",
 }
 
 // seconds formats an open period or its time left: "4.2 s".

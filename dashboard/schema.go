@@ -67,8 +67,9 @@ type Card struct {
 	// ID is Kind + "/" + Name: unique within a snapshot.
 	ID string `json:"id"`
 	// Kind is "breaker", "bulkhead", "pool", "timeout", "retry", "hedge",
-	// "budget" or "conn_waits" (an HTTP transport's connection checkouts,
-	// one card per host, named by the host).
+	// "budget", "conn_waits" (an HTTP transport's connection checkouts,
+	// one card per host, named by the host) or "connection_pool" (a
+	// poolwait.Pool: database/sql, pgx, go-redis).
 	Kind string `json:"kind"`
 	Name string `json:"name"`
 	// Status is "ok", "warn" (full, queueing, cutting calls short, giving
@@ -76,14 +77,18 @@ type Card struct {
 	Status string `json:"status"`
 	// State is one word for what the instance is doing now: a breaker's
 	// "closed", "open" or "half_open"; otherwise "ok", "full", "queueing",
-	// "refusing", "exceeded", "giving_up", "exhausted" or "failing".
+	// "refusing", "exceeded", "giving_up", "exhausted", "failing" or (a
+	// connection pool holding connections past its leak threshold)
+	// "leaking".
 	State string `json:"state"`
 	// Detail says the same in a few words for people ("4.2 s left of 5 s");
 	// do not parse it.
 	Detail string `json:"detail"`
 
 	// The gauges, for the kinds that have them (bulkhead and pool: calls
-	// running now, the limit, callers queued, and a pool's queue size).
+	// running now, the limit, callers queued, and a pool's queue size; a
+	// connection pool: connections in use, its limit if it has one, and
+	// callers waiting for a connection if it tells).
 	InFlight   *int `json:"in_flight,omitempty"`
 	Limit      *int `json:"limit,omitempty"`
 	Queued     *int `json:"queued,omitempty"`
@@ -98,6 +103,27 @@ type Card struct {
 	Wait *Wait `json:"wait,omitempty"`
 	// Transitions are a breaker's latest state changes, oldest first.
 	Transitions []Transition `json:"transitions,omitempty"`
+	// Hold is a connection pool's hold times (checkout to return) over
+	// the window, where the pool measures them; it has no Points.
+	Hold *Wait `json:"hold,omitempty"`
+	// Pool is what a connection pool's card has beside the gauges.
+	Pool *PoolCard `json:"pool,omitempty"`
+}
+
+// PoolCard is the part of a card that only a connection pool has.
+type PoolCard struct {
+	// Kind is the pool's kind: "database/sql", "pgx", "redis".
+	Kind string `json:"kind"`
+	// WaitMeasured says that the card's Wait has every checkout's wait.
+	// When false (database/sql, go-redis tell only a count and a total),
+	// the card has no Wait, and MeanWaitMS is all there is.
+	WaitMeasured bool `json:"wait_measured"`
+	// MeanWaitMS is the mean wait of the checkouts that waited, by the
+	// pool's own count, over the Rates' window; 0 when none waited.
+	MeanWaitMS float64 `json:"mean_wait_ms"`
+	// OpenLeaks is how many connections are held past the pool's leak
+	// threshold now.
+	OpenLeaks int `json:"open_leaks"`
 }
 
 // Rates are per-second rates over the last WindowSeconds: from the oldest

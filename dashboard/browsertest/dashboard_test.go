@@ -2,6 +2,7 @@ package browsertest_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -27,7 +28,9 @@ import (
 	"github.com/watertight-go/watertight/dashboard"
 	"github.com/watertight-go/watertight/dashboard/browsertest"
 	"github.com/watertight-go/watertight/httpguard"
+	"github.com/watertight-go/watertight/internal/fakesql"
 	"github.com/watertight-go/watertight/pool"
+	"github.com/watertight-go/watertight/poolwait"
 	"github.com/watertight-go/watertight/retry"
 	"github.com/watertight-go/watertight/timeout"
 )
@@ -55,6 +58,8 @@ type live struct {
 	url      string
 	payments watertight.Policy
 	jobs     *pool.Pool
+	orders   *sql.DB
+	leaks    chan poolwait.Leak
 	ids      []string
 }
 
@@ -73,7 +78,16 @@ func newLive(t *testing.T) *live {
 		require.NoError(t, search.Do(context.Background(), func(context.Context) error { return nil }))
 		require.NoError(t, jobs.Do(context.Background(), func(context.Context) error { return nil }))
 	}
-	d, err := dashboard.New(payments, search, jobs)
+	// A database/sql pool, whose connections are reported when held past
+	// 50 ms.
+	leaks := make(chan poolwait.Leak, 2)
+	orders, ordersPool, err := poolwait.OpenDB(fakesql.Timed{}, poolwait.ConnectorConfig{Name: "orders", LeakAfter: 50 * time.Millisecond, OnLeak: func(l poolwait.Leak) { leaks <- l }})
+	require.NoError(t, err)
+	t.Cleanup(func() { orders.Close() })
+	orders.SetMaxOpenConns(4)
+	_, err = orders.ExecContext(context.Background(), "select")
+	require.NoError(t, err)
+	d, err := dashboard.New(payments, search, jobs, ordersPool)
 	require.NoError(t, err)
 	mux := http.NewServeMux()
 	mux.Handle("/debug/watertight/", d)
@@ -88,9 +102,9 @@ func newLive(t *testing.T) *live {
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	return &live{
-		srv: srv, url: srv.URL + "/debug/watertight/", payments: payments, jobs: jobs,
+		srv: srv, url: srv.URL + "/debug/watertight/", payments: payments, jobs: jobs, orders: orders, leaks: leaks,
 		ids: []string{
-			"pool/jobs",
+			"pool/jobs", "connection_pool/orders",
 			"timeout/payments", "retry/payments", "budget/payments", "breaker/payments", "bulkhead/payments",
 			`bulkhead/search <script>alert(1)</script>`,
 		},
@@ -103,6 +117,20 @@ func (l *live) slowRequest(t *testing.T) {
 	resp, err := l.srv.Client().Get(l.srv.URL + "/checkout")
 	require.NoError(t, err)
 	require.NoError(t, resp.Body.Close())
+}
+
+// leakConnection takes a connection of the orders pool and keeps it,
+// until the pool reports it held past its threshold; the returned func
+// gives it back.
+func (l *live) leakConnection(t *testing.T) func() {
+	conn, err := l.orders.Conn(context.Background())
+	require.NoError(t, err)
+	require.NoError(t, conn.PingContext(context.Background()))
+	<-l.leaks
+	return func() {
+		require.NoError(t, conn.Close())
+		<-l.leaks // the report that it came back
+	}
 }
 
 // tripBreaker fails payments calls until its breaker opens.
@@ -207,6 +235,24 @@ func TestTheDashboardInABrowser(t *testing.T) {
 	require.NoError(t, err)
 	assert.True(t, still, "the page updated itself; it did not reload")
 
+	// A connection of the orders pool is held past its leak threshold:
+	// within 2 s its card turns to "leaking", its open leaks in red, and
+	// back when the connection comes back.
+	giveBack := l.leakConnection(t)
+	leaking := `article[data-id="connection_pool/orders"].s-warn [data-f="pool.open_leaks"].alert`
+	within2, cancelWait2 := context.WithTimeout(ctx, 2*time.Second)
+	defer cancelWait2()
+	require.NoError(t, chromedp.Do(within2, chromedp.WaitVisible(chromedp.CSS(leaking))), "the leak did not show within 2 s")
+	leaks, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector('`+leaking+`').textContent`))
+	require.NoError(t, err)
+	assert.Equal(t, "1", leaks)
+	red, err := chromedp.Run(ctx, chromedp.Evaluate[string](`getComputedStyle(document.querySelector('`+leaking+`')).color`))
+	require.NoError(t, err)
+	assert.Equal(t, "rgb(160, 0, 28)", red, "open leaks in red")
+	poolState, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector('article[data-id="connection_pool/orders"] [data-f=state]').textContent`))
+	require.NoError(t, err)
+	assert.Equal(t, "leaking", poolState)
+
 	// WCAG AA: every piece of text has a contrast of at least 4.5:1 with
 	// the background it is drawn on, in every status the page shows now.
 	low, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](contrastCheck))
@@ -215,6 +261,12 @@ func TestTheDashboardInABrowser(t *testing.T) {
 	statuses, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...new Set([...document.querySelectorAll("article[data-id]")].map((e) => e.className))].sort()`))
 	require.NoError(t, err)
 	assert.Equal(t, []string{"card s-ok", "card s-refusing", "card s-warn"}, statuses, "the check saw every status")
+
+	giveBack()
+	within3, cancelWait3 := context.WithTimeout(ctx, 2*time.Second)
+	defer cancelWait3()
+	require.NoError(t, chromedp.Do(within3, chromedp.WaitVisible(chromedp.CSS(`article[data-id="connection_pool/orders"].s-ok [data-f="pool.open_leaks"]:not(.alert)`))),
+		"the returned connection did not show within 2 s")
 
 	// A slow request shows among the slowest of the last minute within 2
 	// s, with its breakdown, without a reload.
@@ -248,6 +300,8 @@ func TestTheDashboardWithJavaScriptOff(t *testing.T) {
 	l := newLive(t)
 	l.tripBreaker(t)
 	l.slowRequest(t)
+	giveBack := l.leakConnection(t)
+	defer giveBack()
 	ctx, cancel := browsertest.Browser(path, t.TempDir())
 	defer cancel()
 	var w watch
@@ -273,6 +327,9 @@ func TestTheDashboardWithJavaScriptOff(t *testing.T) {
 	slow, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.getElementById("slowest").textContent`))
 	require.NoError(t, err)
 	assert.Contains(t, slow, "GET /checkout", "the slowest requests, server-rendered")
+	leaks, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector('article[data-id="connection_pool/orders"].s-warn [data-f="pool.open_leaks"].alert').textContent`))
+	require.NoError(t, err, "the leaking pool, server-rendered")
+	assert.Equal(t, "1", leaks)
 	w.check(t, l.srv.URL)
 }
 
