@@ -3,7 +3,7 @@ module github.com/watertight-go/watertight/examples
 go 1.26.0
 
 require (
-	github.com/jackc/pgx/v5 v5.12.0
+	github.com/jackc/pgx/v5 v5.13.0
 	github.com/prometheus/client_golang v1.25.0
 	github.com/prometheus/common v0.74.0
 	github.com/stretchr/testify v1.12.1
@@ -35,6 +35,7 @@ require (
 	github.com/prometheus/client_model v0.6.3 // indirect
 	github.com/prometheus/procfs v0.22.0 // indirect
 	github.com/remyoudompheng/bigfft v0.0.0-20230129092748-24d4a6f8daec // indirect
+	github.com/watertight-go/watertight/contrib/pgx v0.0.0-00010101000000-000000000000
 	go.yaml.in/yaml/v3 v3.0.5 // indirect
 	golang.org/x/net v0.62.0 // indirect
 	golang.org/x/sync v0.24.0 // indirect
@@ -54,3 +55,5 @@ replace github.com/watertight-go/watertight/benchmarks => ../benchmarks
 replace github.com/watertight-go/watertight/contrib/grpc => ../contrib/grpc
 
 replace github.com/watertight-go/watertight/contrib/prometheus => ../contrib/prometheus
+
+replace github.com/watertight-go/watertight/contrib/pgx => ../contrib/pgx

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"io"
@@ -15,7 +14,6 @@ import (
 	"github.com/watertight-go/watertight/bulkhead"
 	"github.com/watertight-go/watertight/dashboard"
 	"github.com/watertight-go/watertight/httpguard"
-	"github.com/watertight-go/watertight/ledger"
 	"github.com/watertight-go/watertight/timeout"
 )
 
@@ -25,7 +23,7 @@ import (
 // from, kept in both runs: the protected run fixes it with watertight
 // alone, without restructuring the handler.
 type api struct {
-	db        *database
+	db        database
 	priceURL  string
 	client    *http.Client
 	transport *http.Transport
@@ -48,7 +46,7 @@ const (
 	requestTimeout  = time.Second
 )
 
-func newAPI(db *database, priceURL string, protected bool) (*api, error) {
+func newAPI(db database, priceURL string, protected bool) (*api, error) {
 	a := &api{db: db, priceURL: priceURL, protected: protected, transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 	a.ledgers = &breakdowns{mode: "unprotected"}
 	if protected {
@@ -78,9 +76,15 @@ func newAPI(db *database, priceURL string, protected bool) (*api, error) {
 		}
 		a.client = &http.Client{Transport: guarded}
 		a.requests = timeout.MustNew(timeout.Config{Name: "request", Duration: requestTimeout})
-		// The live page of both, for whoever is on call.
+		// The live page of both, and of the database pool, for whoever
+		// is on call.
 		if a.dashboard, err = dashboard.New(prices, a.requests); err != nil {
 			return nil, err
+		}
+		if db != nil {
+			if err := a.dashboard.Add(db.pool()); err != nil {
+				return nil, err
+			}
 		}
 		a.ledgers.dashboard = a.dashboard // and its slowest requests
 	}
@@ -120,44 +124,30 @@ func (a *api) close() { a.transport.CloseIdleConnections() }
 
 func (a *api) item(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	conn, err := a.checkout(ctx)
+	conn, err := a.db.checkout(ctx)
 	if err != nil {
 		fail(w, r, err)
 		return
 	}
-	defer conn.Close()
-	var name string
-	if err := conn.QueryRowContext(ctx, a.db.query, r.URL.Query().Get("id")).Scan(&name); err != nil {
+	defer conn.release()
+	name, err := conn.itemName(ctx, r.URL.Query().Get("id"))
+	if err != nil {
 		fail(w, r, err)
 		return
 	}
 	fmt.Fprintln(w, name)
 }
 
-// checkout takes a database connection, and records in the request's
-// ledger how long it waited for it: database/sql runs no driver code
-// while a caller waits, so the wait is measured around db.Conn.
-func (a *api) checkout(ctx context.Context) (*sql.Conn, error) {
-	start := time.Now()
-	conn, err := a.db.Conn(ctx)
-	outcome := ""
-	if err != nil {
-		outcome = "failed"
-	}
-	ledger.Span(ctx, "db", ledger.Wait, start, time.Now(), outcome)
-	return conn, err
-}
-
 func (a *api) enrich(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	conn, err := a.checkout(ctx) // held until the handler returns
+	conn, err := a.db.checkout(ctx) // held until the handler returns
 	if err != nil {
 		fail(w, r, err)
 		return
 	}
-	defer conn.Close()
-	var name string
-	if err := conn.QueryRowContext(ctx, a.db.query, r.URL.Query().Get("id")).Scan(&name); err != nil {
+	defer conn.release()
+	name, err := conn.itemName(ctx, r.URL.Query().Get("id"))
+	if err != nil {
 		fail(w, r, err)
 		return
 	}

@@ -10,7 +10,8 @@
 //
 // Flags change the load (-rate, -duration), the external API's slowness
 // (-slowness), the database (-dsn postgres://... instead of the embedded
-// SQLite), and the output (-json, -plot chart.svg). The protected run
+// SQLite, and -db pgx to reach it through pgxpool instead of
+// database/sql), and the output (-json, -plot chart.svg). The protected run
 // serves watertight's dashboard next to the API, and prints its URL (-addr
 // fixes the address).
 package main
@@ -31,6 +32,7 @@ func main() {
 	flag.IntVar(&cfg.Rate, "rate", cfg.Rate, "requests per second, both endpoints together")
 	flag.DurationVar(&cfg.Slowness, "slowness", cfg.Slowness, "how long the external API takes once it is slow")
 	flag.StringVar(&cfg.DSN, "dsn", "", "postgres://... to use PostgreSQL instead of the embedded SQLite")
+	flag.StringVar(&cfg.DB, "db", "sql", "how the API reaches the database: sql (database/sql) or pgx (pgxpool, with -dsn)")
 	flag.StringVar(&cfg.Addr, "addr", "", "address for the API under test and its dashboard (default: a free loopback port)")
 	jsonOut := flag.Bool("json", false, "print the results as JSON instead of a table")
 	plot := flag.String("plot", "", "write an SVG chart of healthy-endpoint latency over time to this file")
@@ -76,6 +78,7 @@ type Config struct {
 	SlowAfter     float64       // fraction of Duration after which it is slow
 	ClientTimeout time.Duration // the load generator gives up on a request after this
 	DSN           string        // "" for the embedded SQLite
+	DB            string        // "sql" or "" (database/sql), "pgx" (pgxpool; needs DSN)
 	Addr          string        // where the API listens; "" for a free loopback port
 	Progress      interface{ Write([]byte) (int, error) }
 }

@@ -15,15 +15,15 @@ func (r *Results) WriteTable(w io.Writer) {
 	fmt.Fprintf(w, "\n%d requests/s for %v per run (80%% healthy, 20%% enrich); the external API turns %v slow after a quarter of the run; database: %s, %d connections\n\n",
 		r.Rate, r.Duration, r.Slowness, r.Database, maxOpenConns)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "run\tendpoint\trequests\tsuccess\tp50\tp95\tp99\t503s\tdb checkouts waited\tdb mean wait\tpeak goroutines\t")
+	fmt.Fprintln(tw, "run\tendpoint\trequests\tsuccess\tp50\tp95\tp99\t503s\tdb checkouts waited\tdb mean wait\tdb wait p99\tpeak goroutines\t")
 	for _, run := range r.Runs {
 		for i, e := range run.Endpoints {
-			waits, mean, peak := "", "", ""
+			waits, mean, p99, peak := "", "", "", ""
 			if i == 0 {
-				waits, mean, peak = fmt.Sprint(run.DBWaits), round(run.DBMeanWait), fmt.Sprint(run.PeakGoroutines)
+				waits, mean, p99, peak = fmt.Sprint(run.DBWaits), round(run.DBMeanWait), round(run.DBWaitP99), fmt.Sprint(run.PeakGoroutines)
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%d\t%.1f%%\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t\n",
-				run.Mode, e.Endpoint, e.Requests, 100*e.SuccessRate, round(e.P50), round(e.P95), round(e.P99), e.Status503, waits, mean, peak)
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%.1f%%\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t\n",
+				run.Mode, e.Endpoint, e.Requests, 100*e.SuccessRate, round(e.P50), round(e.P95), round(e.P99), e.Status503, waits, mean, p99, peak)
 		}
 	}
 	tw.Flush()

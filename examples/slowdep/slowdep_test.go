@@ -2,10 +2,8 @@ package main
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -15,18 +13,19 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/watertight-go/watertight/dashboard"
+	"github.com/watertight-go/watertight/internal/servertest"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) { goleak.VerifyTestMain(servertest.Main(m)) }
 
 // shortScenario is the demo cut down for CI: the margins asserted below
 // are wide enough for a loaded 2-core machine.
-func shortScenario(dsn string) Config {
+func shortScenario(db, dsn string) Config {
 	cfg := defaultConfig()
 	cfg.Duration = 4 * time.Second
 	cfg.Slowness = 2 * time.Second
 	cfg.ClientTimeout = 2 * time.Second
-	cfg.DSN = dsn
+	cfg.DB, cfg.DSN = db, dsn
 	return cfg
 }
 
@@ -51,36 +50,47 @@ func checkEffect(t *testing.T, res *Results) {
 	assert.Contains(t, strings.Join(res.Runs[0].Ledgers, "\n"), `ledger.db.wait.dur=`)
 	assert.Contains(t, strings.Join(res.Runs[1].Ledgers, "\n"), `ledger.prices.expired.dur=`)
 	assert.Less(t, protected.P99, time.Second)
+	// The pool's own wait p99: unprotected, checkouts waited seconds;
+	// protected, hardly at all.
+	t.Logf("db wait p99: unprotected %v, protected %v", res.Runs[0].DBWaitP99, res.Runs[1].DBWaitP99)
+	assert.Greater(t, res.Runs[0].DBWaitP99, 500*time.Millisecond)
+	assert.Less(t, res.Runs[1].DBWaitP99, 100*time.Millisecond)
 	assert.Greater(t, res.Runs[0].PeakGoroutines, res.Runs[1].PeakGoroutines, "unprotected, goroutines pile up")
 }
 
 func TestScenarioSQLite(t *testing.T) {
-	res, err := Run(context.Background(), shortScenario(""))
+	res, err := Run(context.Background(), shortScenario("sql", ""))
 	require.NoError(t, err)
 	checkEffect(t, res)
 	assert.NotEmpty(t, res.SVG())
 }
 
-// TestScenarioPostgreSQL runs the same scenario on PostgreSQL when one is
-// reachable: WATERTIGHT_TEST_PG_DSN, or a local server on the default
-// port that accepts the postgres user.
+// TestScenarioPostgreSQL runs the same scenario on a real PostgreSQL
+// (internal/servertest starts one), through database/sql.
 func TestScenarioPostgreSQL(t *testing.T) {
-	dsn := os.Getenv("WATERTIGHT_TEST_PG_DSN")
-	if dsn == "" {
-		dsn = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
-	}
-	db, err := sql.Open("pgx", dsn)
+	res, err := Run(context.Background(), shortScenario("sql", servertest.Postgres(t)))
 	require.NoError(t, err)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	err = db.PingContext(ctx)
-	cancel()
-	db.Close()
-	if err != nil {
-		t.Skipf("no PostgreSQL reachable at %s (set WATERTIGHT_TEST_PG_DSN to run this test): %v", dsn, err)
-	}
-	res, err := Run(context.Background(), shortScenario(dsn))
-	require.NoError(t, err)
+	assert.Equal(t, "PostgreSQL through database/sql", res.Database)
 	checkEffect(t, res)
+}
+
+// TestScenarioPgxpool runs it through pgxpool (-db pgx), whose tracer
+// measures every checkout's wait.
+func TestScenarioPgxpool(t *testing.T) {
+	res, err := Run(context.Background(), shortScenario("pgx", servertest.Postgres(t)))
+	require.NoError(t, err)
+	assert.Equal(t, "PostgreSQL through pgxpool", res.Database)
+	checkEffect(t, res)
+	var table strings.Builder
+	res.WriteTable(&table)
+	assert.Contains(t, table.String(), "db wait p99")
+}
+
+func TestPgxNeedsADSN(t *testing.T) {
+	_, err := Run(context.Background(), shortScenario("pgx", ""))
+	assert.EqualError(t, err, "-db pgx needs -dsn postgres://…")
+	_, err = Run(context.Background(), shortScenario("mysql", ""))
+	assert.EqualError(t, err, `-db "mysql": want sql (database/sql, the default) or pgx (pgxpool)`)
 }
 
 func TestTheProtectedAPIServesItsDashboard(t *testing.T) {
