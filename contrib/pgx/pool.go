@@ -7,7 +7,12 @@ import (
 )
 
 // PoolName returns Config.Name: the pool's, for poolwait.Pool.
-func (t *Tracer) PoolName() string { return t.name }
+func (t *Tracer) PoolName() string {
+	if t == nil {
+		return ""
+	}
+	return t.name
+}
 
 // PoolStats reads the pool: pgxpool.Stat's gauges and its count of
 // acquires that found no idle connection, and the waits, holds, failures,
@@ -15,6 +20,9 @@ func (t *Tracer) PoolName() string { return t.name }
 // the pool (NewPool shows it at once; a Tracer set by hand sees it at the
 // first acquire), the gauges are zero.
 func (t *Tracer) PoolStats() poolwait.PoolStats {
+	if t == nil {
+		return poolwait.PoolStats{Kind: "pgx"}
+	}
 	ps := poolwait.PoolStats{Kind: "pgx", WaitMeasured: true, HoldMeasured: true, Pending: max(0, int(t.pending.Load()))}
 	ps.Wait = t.wait.Stats()
 	ps.Hold, ps.OpenLeaks, ps.Leaks = t.holds.Stats()
@@ -28,12 +36,20 @@ func (t *Tracer) PoolStats() poolwait.PoolStats {
 }
 
 // Queries returns the time every query, batch and copy took.
-func (t *Tracer) Queries() poolwait.Stats { return t.query.Stats() }
+func (t *Tracer) Queries() poolwait.Stats {
+	if t == nil {
+		return poolwait.Stats{}
+	}
+	return t.query.Stats()
+}
 
 // Stat returns the pool's own pgxpool.Stat, for what PoolStats does not
 // carry (connections being made, destroyed for their lifetime); nil
 // before the Tracer has seen the pool.
 func (t *Tracer) Stat() *pgxpool.Stat {
+	if t == nil {
+		return nil
+	}
 	if p := t.pool.Load(); p != nil {
 		return p.Stat()
 	}

@@ -133,7 +133,7 @@ func NewPool(ctx context.Context, cfg *pgxpool.Config, tc Config) (*pgxpool.Pool
 }
 
 // Name returns Config.Name.
-func (t *Tracer) Name() string { return t.name }
+func (t *Tracer) Name() string { return t.PoolName() }
 
 // ours reports whether pool is the one the Tracer reads, taking it if it
 // has none yet.
@@ -187,6 +187,9 @@ const minLedgerWait = 100 * time.Microsecond
 
 // TraceAcquireStart is pgxpool's: an acquire begins.
 func (t *Tracer) TraceAcquireStart(ctx context.Context, pool *pgxpool.Pool, data pgxpool.TraceAcquireStartData) context.Context {
+	if t == nil {
+		return ctx
+	}
 	if t.ours(pool) {
 		t.pending.Add(1)
 		ctx = &started{Context: ctx, at: monotime.Now()}
@@ -200,6 +203,9 @@ func (t *Tracer) TraceAcquireStart(ctx context.Context, pool *pgxpool.Pool, data
 // TraceAcquireEnd is pgxpool's: an acquire ended, with a connection or an
 // error.
 func (t *Tracer) TraceAcquireEnd(ctx context.Context, pool *pgxpool.Pool, data pgxpool.TraceAcquireEndData) {
+	if t == nil {
+		return
+	}
 	if t.next.acquire != nil {
 		t.next.acquire.TraceAcquireEnd(ctx, pool, data)
 	}
@@ -237,6 +243,9 @@ func (t *Tracer) TraceAcquireEnd(ctx context.Context, pool *pgxpool.Pool, data p
 
 // TraceRelease is pgxpool's: a connection goes back to the pool.
 func (t *Tracer) TraceRelease(pool *pgxpool.Pool, data pgxpool.TraceReleaseData) {
+	if t == nil {
+		return
+	}
 	if t.next.release != nil {
 		t.next.release.TraceRelease(pool, data)
 	}
@@ -252,6 +261,9 @@ func (t *Tracer) TraceRelease(pool *pgxpool.Pool, data pgxpool.TraceReleaseData)
 
 // TraceQueryStart is pgx's: a query begins.
 func (t *Tracer) TraceQueryStart(ctx context.Context, conn *pgx.Conn, data pgx.TraceQueryStartData) context.Context {
+	if t == nil {
+		return ctx
+	}
 	ctx = &started{Context: ctx, at: monotime.Now()}
 	if t.next.query != nil {
 		ctx = t.next.query.TraceQueryStart(ctx, conn, data)
@@ -261,6 +273,9 @@ func (t *Tracer) TraceQueryStart(ctx context.Context, conn *pgx.Conn, data pgx.T
 
 // TraceQueryEnd is pgx's: a query ended.
 func (t *Tracer) TraceQueryEnd(ctx context.Context, conn *pgx.Conn, data pgx.TraceQueryEndData) {
+	if t == nil {
+		return
+	}
 	if t.next.query != nil {
 		t.next.query.TraceQueryEnd(ctx, conn, data)
 	}
@@ -280,6 +295,9 @@ func (t *Tracer) ended(ctx context.Context, err error) {
 
 // TraceBatchStart is pgx's: a batch begins; it is timed as one query.
 func (t *Tracer) TraceBatchStart(ctx context.Context, conn *pgx.Conn, data pgx.TraceBatchStartData) context.Context {
+	if t == nil {
+		return ctx
+	}
 	ctx = &started{Context: ctx, at: monotime.Now()}
 	if t.next.batch != nil {
 		ctx = t.next.batch.TraceBatchStart(ctx, conn, data)
@@ -289,6 +307,9 @@ func (t *Tracer) TraceBatchStart(ctx context.Context, conn *pgx.Conn, data pgx.T
 
 // TraceBatchQuery is pgx's: one query of a batch, which is passed on.
 func (t *Tracer) TraceBatchQuery(ctx context.Context, conn *pgx.Conn, data pgx.TraceBatchQueryData) {
+	if t == nil {
+		return
+	}
 	if t.next.batch != nil {
 		t.next.batch.TraceBatchQuery(ctx, conn, data)
 	}
@@ -296,6 +317,9 @@ func (t *Tracer) TraceBatchQuery(ctx context.Context, conn *pgx.Conn, data pgx.T
 
 // TraceBatchEnd is pgx's: a batch ended.
 func (t *Tracer) TraceBatchEnd(ctx context.Context, conn *pgx.Conn, data pgx.TraceBatchEndData) {
+	if t == nil {
+		return
+	}
 	if t.next.batch != nil {
 		t.next.batch.TraceBatchEnd(ctx, conn, data)
 	}
@@ -304,6 +328,9 @@ func (t *Tracer) TraceBatchEnd(ctx context.Context, conn *pgx.Conn, data pgx.Tra
 
 // TraceCopyFromStart is pgx's: a copy begins; it is timed as one query.
 func (t *Tracer) TraceCopyFromStart(ctx context.Context, conn *pgx.Conn, data pgx.TraceCopyFromStartData) context.Context {
+	if t == nil {
+		return ctx
+	}
 	ctx = &started{Context: ctx, at: monotime.Now()}
 	if t.next.copyFrom != nil {
 		ctx = t.next.copyFrom.TraceCopyFromStart(ctx, conn, data)
@@ -313,6 +340,9 @@ func (t *Tracer) TraceCopyFromStart(ctx context.Context, conn *pgx.Conn, data pg
 
 // TraceCopyFromEnd is pgx's: a copy ended.
 func (t *Tracer) TraceCopyFromEnd(ctx context.Context, conn *pgx.Conn, data pgx.TraceCopyFromEndData) {
+	if t == nil {
+		return
+	}
 	if t.next.copyFrom != nil {
 		t.next.copyFrom.TraceCopyFromEnd(ctx, conn, data)
 	}
@@ -321,6 +351,9 @@ func (t *Tracer) TraceCopyFromEnd(ctx context.Context, conn *pgx.Conn, data pgx.
 
 // TracePrepareStart is pgx's; it is passed to Config.Next.
 func (t *Tracer) TracePrepareStart(ctx context.Context, conn *pgx.Conn, data pgx.TracePrepareStartData) context.Context {
+	if t == nil {
+		return ctx
+	}
 	if t.next.prepare != nil {
 		return t.next.prepare.TracePrepareStart(ctx, conn, data)
 	}
@@ -329,6 +362,9 @@ func (t *Tracer) TracePrepareStart(ctx context.Context, conn *pgx.Conn, data pgx
 
 // TracePrepareEnd is pgx's; it is passed to Config.Next.
 func (t *Tracer) TracePrepareEnd(ctx context.Context, conn *pgx.Conn, data pgx.TracePrepareEndData) {
+	if t == nil {
+		return
+	}
 	if t.next.prepare != nil {
 		t.next.prepare.TracePrepareEnd(ctx, conn, data)
 	}
@@ -336,6 +372,9 @@ func (t *Tracer) TracePrepareEnd(ctx context.Context, conn *pgx.Conn, data pgx.T
 
 // TraceConnectStart is pgx's; it is passed to Config.Next.
 func (t *Tracer) TraceConnectStart(ctx context.Context, data pgx.TraceConnectStartData) context.Context {
+	if t == nil {
+		return ctx
+	}
 	if t.next.connect != nil {
 		return t.next.connect.TraceConnectStart(ctx, data)
 	}
@@ -344,6 +383,9 @@ func (t *Tracer) TraceConnectStart(ctx context.Context, data pgx.TraceConnectSta
 
 // TraceConnectEnd is pgx's; it is passed to Config.Next.
 func (t *Tracer) TraceConnectEnd(ctx context.Context, data pgx.TraceConnectEndData) {
+	if t == nil {
+		return
+	}
 	if t.next.connect != nil {
 		t.next.connect.TraceConnectEnd(ctx, data)
 	}

@@ -367,3 +367,24 @@ func TestConfigErrors(t *testing.T) {
 	_, _, err = watertightpgx.NewPool(t.Context(), pc, watertightpgx.Config{Name: "db", Next: &recorder{}})
 	assert.EqualError(t, err, "watertightpgx: NewPool: both cfg.ConnConfig.Tracer and Config.Next are set; set one, and the Tracer passes every call to it")
 }
+
+// A nil *Tracer, set where pgx calls it, passes every call through.
+func TestANilTracerIsANoOp(t *testing.T) {
+	var tr *watertightpgx.Tracer
+	ctx := context.Background()
+	assert.NotPanics(t, func() {
+		c := tr.TraceAcquireStart(ctx, nil, pgxpool.TraceAcquireStartData{})
+		tr.TraceAcquireEnd(c, nil, pgxpool.TraceAcquireEndData{})
+		tr.TraceRelease(nil, pgxpool.TraceReleaseData{})
+		tr.TraceQueryEnd(tr.TraceQueryStart(ctx, nil, pgx.TraceQueryStartData{}), nil, pgx.TraceQueryEndData{})
+		tr.TraceBatchQuery(ctx, nil, pgx.TraceBatchQueryData{})
+		tr.TraceBatchEnd(tr.TraceBatchStart(ctx, nil, pgx.TraceBatchStartData{}), nil, pgx.TraceBatchEndData{})
+		tr.TraceCopyFromEnd(tr.TraceCopyFromStart(ctx, nil, pgx.TraceCopyFromStartData{}), nil, pgx.TraceCopyFromEndData{})
+		tr.TracePrepareEnd(tr.TracePrepareStart(ctx, nil, pgx.TracePrepareStartData{}), nil, pgx.TracePrepareEndData{})
+		tr.TraceConnectEnd(tr.TraceConnectStart(ctx, pgx.TraceConnectStartData{}), pgx.TraceConnectEndData{})
+	})
+	assert.Equal(t, poolwait.PoolStats{Kind: "pgx"}, tr.PoolStats())
+	assert.Empty(t, tr.PoolName())
+	assert.Zero(t, tr.Queries().Count)
+	assert.Nil(t, tr.Stat())
+}

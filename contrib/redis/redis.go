@@ -93,10 +93,20 @@ func (p *Pool) done(ctx context.Context, start int64, err error) {
 }
 
 // PoolName returns Config.Name.
-func (p *Pool) PoolName() string { return p.name }
+func (p *Pool) PoolName() string {
+	if p == nil {
+		return ""
+	}
+	return p.name
+}
 
 // Commands returns the time every command (and pipeline) took.
-func (p *Pool) Commands() poolwait.Stats { return p.cmds.Stats() }
+func (p *Pool) Commands() poolwait.Stats {
+	if p == nil {
+		return poolwait.Stats{}
+	}
+	return p.cmds.Stats()
+}
 
 // PoolStats reads the client's redis.PoolStats: connections in use and
 // idle, the pool's size (a *redis.Client's PoolSize; 0 for a cluster or
@@ -104,6 +114,9 @@ func (p *Pool) Commands() poolwait.Stats { return p.cmds.Stats() }
 // that waited and their total wait (a mean), the checkouts that timed
 // out, and the checkouts made (hits and misses).
 func (p *Pool) PoolStats() poolwait.PoolStats {
+	if p == nil {
+		return poolwait.PoolStats{Kind: "redis"}
+	}
 	ps := poolwait.PoolStats{Kind: "redis", Max: p.max}
 	st := p.client.PoolStats()
 	if st == nil {

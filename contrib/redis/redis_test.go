@@ -135,3 +135,10 @@ func TestAClusterClientHasNoKnownMax(t *testing.T) {
 	_ = c.Ping(ctx).Err() // a plain server is no cluster: the answer does not matter here
 	assert.Zero(t, p.PoolStats().Max, "a cluster's pools are per node")
 }
+
+func TestANilPoolIsANoOp(t *testing.T) {
+	var p *watertightredis.Pool
+	assert.Empty(t, p.PoolName())
+	assert.Zero(t, p.Commands().Count)
+	assert.Equal(t, "redis", p.PoolStats().Kind)
+}
