@@ -68,7 +68,7 @@
 //
 //	breaker     successes failures slow_calls ignored rejected transitions
 //	bulkhead    acquired rejected timed_out canceled shed
-//	pool        submitted completed rejected canceled expired panicked shed
+//	pool        submitted completed rejected canceled expired panicked shed failed timed_out
 //	timeout     calls exceeded canceled refused abandoned late_panics
 //	retry       calls attempts retries recovered gave_up_attempts gave_up_budget gave_up_deadline gave_up_retry_after
 //	hedge       calls hedges hedge_wins refused running

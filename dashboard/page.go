@@ -80,7 +80,7 @@ type row struct{ Key, Label string }
 var rows = map[string][]row{
 	"breaker":    {{"calls", "calls"}, {"failures", "failures"}, {"rejected", "rejected"}},
 	"bulkhead":   {{"calls", "calls"}, {"rejected", "turned away"}, {"timeouts", "wait timeouts"}},
-	"pool":       {{"calls", "tasks"}, {"rejected", "turned away"}, {"timeouts", "expired"}},
+	"pool":       {{"calls", "tasks"}, {"rejected", "turned away"}, {"timeouts", "expired or timed out"}, {"failures", "failed"}},
 	"timeout":    {{"calls", "calls"}, {"timeouts", "exceeded"}, {"rejected", "refused"}},
 	"retry":      {{"calls", "calls"}, {"retries", "retries"}, {"failures", "gave up"}},
 	"hedge":      {{"calls", "calls"}, {"retries", "hedges"}, {"rejected", "refused"}},

@@ -162,16 +162,19 @@ func readPool(p *pool.Pool) reading {
 	card.InFlight, card.Limit, card.Queued, card.QueueLimit = ptr(st.Busy), ptr(st.Workers), ptr(st.Queued), ptr(st.QueueSize)
 	card.Totals = map[string]uint64{
 		"submitted": st.Submitted, "completed": st.Completed, "rejected": st.Rejected, "canceled": st.Canceled,
-		"expired": st.Expired, "panicked": st.Panicked, "shed": st.Shed,
+		"expired": st.Expired, "panicked": st.Panicked, "shed": st.Shed, "failed": st.Failed, "timed_out": st.TimedOut,
 	}
 	return reading{
 		key: p, card: card, hasWait: true, wait: st.Wait,
-		c: counters{calls: st.Submitted + st.Rejected + st.Canceled, failures: st.Panicked, rejected: st.Rejected + st.Shed, timeouts: st.Expired},
+		c: counters{calls: st.Submitted + st.Rejected + st.Canceled, failures: st.Panicked + st.Failed, rejected: st.Rejected + st.Shed, timeouts: st.Expired + st.TimedOut},
 		judge: func(card *Card, recent counters, secs float64) {
 			switch {
 			case recent.rejected > 0:
 				card.Status, card.State = "refusing", "refusing"
 				card.Detail = fmt.Sprintf("%d turned away in %s", recent.rejected, secondsF(secs))
+			case recent.failures > 0:
+				card.Status, card.State = "warn", "failing"
+				card.Detail = fmt.Sprintf("%d tasks failed or panicked in %s", recent.failures, secondsF(secs))
 			case st.Busy >= st.Workers && st.Queued > 0:
 				card.Status, card.State = "warn", "queueing"
 				card.Detail = fmt.Sprintf("every worker busy, %d of %d queued", st.Queued, st.QueueSize)

@@ -76,6 +76,10 @@ func BenchmarkSubmit(b *testing.B) {
 	codel := pool.MustNew(pool.Config{Workers: benchWorkers, QueueSize: benchQueue, Queue: pool.CoDel})
 	submitters(b, "pool-codel", &wg, func() { _ = codel.Submit(ctx, task) }, func() { _ = codel.Close(ctx) })
 
+	fallible := pool.MustNew(pool.Config{Workers: benchWorkers, QueueSize: benchQueue})
+	fallibleTask := func(context.Context) error { wg.Done(); return nil }
+	submitters(b, "pool-SubmitErr", &wg, func() { _ = fallible.SubmitErr(ctx, fallibleTask) }, func() { _ = fallible.Close(ctx) })
+
 	floor := newChanPool(benchWorkers, benchQueue)
 	floorTask := wg.Done
 	submitters(b, "floor=chan-of-func", &wg, func() { floor.tasks <- floorTask }, floor.close)

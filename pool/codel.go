@@ -195,7 +195,9 @@ func (p *Pool) shedTask(t task) {
 	}
 	p.shed.Add(1)
 	record.Span(t.ctx, p.name, ledger.Refused, t.enq, 0, "shed")
-	if t.job != nil {
+	if _, canFail := t.job.(fallible); canFail {
+		p.reportFailure(FailureEvent{Err: p.shedErr, Waited: time.Duration(monotime.Now() - t.enq)})
+	} else if t.job != nil {
 		t.job.finish(p.shedErr, nil, false)
 	}
 }

@@ -4,7 +4,10 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/watertight-go/watertight"
 	"github.com/watertight-go/watertight/internal/codel"
+	"github.com/watertight-go/watertight/internal/durations"
+	"github.com/watertight-go/watertight/internal/typednil"
 )
 
 // Config configures a Pool. The zero value is not valid: Workers is
@@ -43,11 +46,40 @@ type Config struct {
 	CoDelInterval time.Duration
 
 	// OnPanic receives the panics of fire-and-forget tasks (Submit,
-	// TrySubmit, Group), which have no caller to re-panic in, from the
-	// worker's goroutine. The worker lives on. Nil: slog.Error with the
-	// value and the stack. Panics in Do and Go tasks are re-panicked in the
-	// waiting goroutine instead and do not come here.
+	// TrySubmit, SubmitErr, TrySubmitErr), which have no caller to
+	// re-panic in, from the worker's goroutine. The worker lives on. A
+	// panic in OnPanic is logged and goes no further. Nil: slog.Error with
+	// the value and the stack. Panics in Do, Go and Group tasks are
+	// re-panicked in the waiting goroutine instead and do not come here.
 	OnPanic func(PanicEvent)
+
+	// OnFailure receives the fire-and-forget tasks that can fail
+	// (SubmitErr, TrySubmitErr) and failed: that returned an error after
+	// Policy gave up on them, or never ran (see FailureEvent), from the
+	// worker's goroutine. A panic in OnFailure is logged and goes no
+	// further; the worker lives on. Nil: slog.Error with the pool's name,
+	// the error, the attempts, and how long the task waited and ran. Do,
+	// Go and Group tasks return their errors to their callers instead.
+	OnFailure func(FailureEvent)
+
+	// TaskTimeout, if set, bounds every task: its ctx gets that deadline
+	// (its cause, context.Cause, is ErrTaskTimeout), and a task still
+	// running at it is counted in Stats.TimedOut. A task that ignores its
+	// ctx holds its worker past the deadline all the same: the timeout
+	// cancels, it cannot stop. Zero: none. Negative, or under 1 ms (a bare
+	// number is nanoseconds), is an error.
+	TaskTimeout time.Duration
+
+	// Policy, if set, runs every fire-and-forget task that can fail
+	// (SubmitErr, TrySubmitErr) on its worker: a retry retries it within
+	// its budget, a breaker refuses it while open, a timeout bounds it.
+	// Only a task the policy gave up on — its last error, or the policy's
+	// refusal — is a failure (OnFailure). The worker is held through the
+	// retries and their backoffs. Do, Go and Group return their errors to
+	// their callers, who put policies around the call instead
+	// (watertight.Chain(retry, pool)), so Policy does not run them. Nil:
+	// none. A typed nil is an error.
+	Policy watertight.Policy
 }
 
 // MaxWorkers is the largest Config.Workers: each worker is a goroutine
@@ -73,6 +105,12 @@ func (c Config) validate() error {
 	}
 	if err := codel.Check("pool", c.Queue == CoDel, c.Queue.String(), c.CoDelTarget, c.CoDelInterval); err != nil {
 		return err
+	}
+	if err := durations.Check("pool", "Config.TaskTimeout", c.TaskTimeout); err != nil {
+		return err
+	}
+	if c.Policy != nil && typednil.Is(c.Policy) {
+		return fmt.Errorf("pool: Config.Policy is %s", typednil.Describe(c.Policy))
 	}
 	return nil
 }

@@ -7,12 +7,30 @@
 // "thread-pool bulkhead": Do runs a call on a worker and waits for it, so
 // *Pool is a watertight.Policy.
 //
+// # Background work that never fails silently
+//
+// Submit's task returns nothing: it cannot fail, only panic (OnPanic).
+// SubmitErr's can: a task that returns an error is a failure, counted in
+// Stats.Failed and reported to Config.OnFailure (by default a slog error
+// with the pool's name, the error, the attempts, and how long it waited
+// and ran). So is one that never ran — its ctx ended while it was queued,
+// or a CoDel queue shed it — reported with no attempts. Config.TaskTimeout
+// gives every task's ctx a deadline (Stats.TimedOut counts those that ran
+// into it), and Config.Policy runs every SubmitErr task under a policy: a
+// retry retries it on its worker within the retry's budget, a breaker
+// refuses it while the dependency is down; only a task the policy gave up
+// on, or refused, is a failure. What counts as a failure, in short: the
+// last error of a task that can fail, or the reason it never ran.
+//
 // A pool is not a job queue. Its queue lives in the process' memory: work
 // still queued or running when the process stops, crashes or is
-// redeployed is lost. Work that must survive a restart (an email that must
-// go out, a payment to settle) belongs to a durable job queue — River on
-// PostgreSQL, asynq on Redis — whose workers can call the dependency
-// through a Pool or a bulkhead of their own.
+// redeployed is lost. Use a pool for work that may be lost with the
+// process (a cache warm-up, a best-effort notification, fan-out within a
+// request); work that must survive a restart (an email that must go out,
+// a webhook, a payment to settle) belongs to a durable job queue — River
+// on PostgreSQL or SQLite, with contrib/river running each job kind under
+// its policies, so that one kind whose endpoint hangs cannot take every
+// River worker.
 //
 // # Sizing
 //
@@ -74,10 +92,11 @@
 // shedding stands on for an interval, so that the next task of a hung
 // dependency is shed after the target, not an interval. Shed tasks are
 // counted in Stats.Shed; Stats.Controlled says whether the queue stood
-// when it was last looked at. A fire-and-forget task has no waiter to
-// tell; Stats.Shed counts it, and no callback is needed for it: whoever
+// when it was last looked at. A Submit task has no waiter to tell;
+// Stats.Shed counts it, and no callback is needed for it: whoever
 // submitted it has moved on, and a log line per shed task would itself be
-// load at the worst moment.
+// load at the worst moment. A SubmitErr task goes to Config.OnFailure:
+// its submitter asked to hear of it.
 //
 // Measured in the package's tests (Poisson arrivals at 1.5× what 5 workers
 // of 10 ms serve, 30 s, a 1 s deadline for every caller): FIFO served 12%

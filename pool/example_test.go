@@ -9,8 +9,11 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cenkalti/backoff/v4"
+
 	"github.com/watertight-go/watertight"
 	"github.com/watertight-go/watertight/pool"
+	"github.com/watertight-go/watertight/retry"
 )
 
 // Background work goes to a pool sized to what its dependency can serve;
@@ -190,4 +193,37 @@ func ExampleQueueDiscipline() {
 	fmt.Println(err, errors.Is(err, watertight.ErrRejected))
 	// Output:
 	// pool "thumbnails": shed by CoDel: queued too long true
+}
+
+// A background task that can fail is never silent: it runs under the
+// pool's policy (here a retry) and timeout, and the failures that are
+// left go to OnFailure — a slog error by default.
+func ExamplePool_SubmitErr() {
+	r := retry.MustNew(retry.Config{Name: "webhooks", MaxAttempts: 3, Backoff: func() backoff.BackOff { return &backoff.ZeroBackOff{} }})
+	p := pool.MustNew(pool.Config{
+		Name:        "webhooks",
+		Workers:     4,
+		QueueSize:   16,
+		TaskTimeout: 5 * time.Second, // each attempt and its retries, together
+		Policy:      r,
+		OnFailure: func(e pool.FailureEvent) {
+			fmt.Printf("%s: a task failed after %d attempt(s): %v\n", e.Name, e.Attempts, e.Err)
+		},
+	})
+	calls := 0
+	_ = p.SubmitErr(context.Background(), func(ctx context.Context) error {
+		calls++
+		if calls < 2 {
+			return errors.New("502 from the receiver") // retried
+		}
+		return nil
+	})
+	_ = p.SubmitErr(context.Background(), func(ctx context.Context) error {
+		return retry.Permanent(errors.New("410 gone")) // not worth a retry
+	})
+	_ = p.Close(context.Background())
+	fmt.Println("failed:", p.Stats().Failed)
+	// Output:
+	// webhooks: a task failed after 1 attempt(s): 410 gone
+	// failed: 1
 }

@@ -54,7 +54,7 @@ func (g *Group) Go(fn func(context.Context) error) {
 		return
 	}
 	g.wg.Add(1)
-	if err := g.pool.send(g.ctx, nil, &groupTask{g: g, fn: fn}, true); err != nil {
+	if err := g.pool.send(g.ctx, task{job: &groupTask{g: g, fn: fn}}, true); err != nil {
 		g.wg.Done()
 		g.fail(err, nil)
 	}

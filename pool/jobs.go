@@ -25,7 +25,7 @@ func (p *Pool) Do(ctx context.Context, fn func(context.Context) error) error {
 	c := p.calls.Get().(*doCall)
 	c.fn = fn
 	c.state.Store(queued)
-	if err := p.send(ctx, nil, c, true); err != nil {
+	if err := p.send(ctx, task{job: c}, true); err != nil {
 		c.fn = nil
 		p.calls.Put(c)
 		return err
@@ -103,7 +103,7 @@ func Go[T any](ctx context.Context, p *Pool, fn func(context.Context) (T, error)
 		return nil, errNilPool
 	}
 	f := &Future[T]{done: make(chan struct{}), fn: fn}
-	if err := p.send(ctx, nil, f, true); err != nil {
+	if err := p.send(ctx, task{job: f}, true); err != nil {
 		return nil, err
 	}
 	return f, nil

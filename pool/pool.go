@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/watertight-go/watertight"
 	"github.com/watertight-go/watertight/internal/monotime"
 	"github.com/watertight-go/watertight/internal/orphan"
 	"github.com/watertight-go/watertight/internal/record"
@@ -25,20 +26,23 @@ func init() { withindo.Register[Pool](nil) }
 // an error saying it was not created with New.
 type Pool struct {
 	// Set by New, read-only after.
-	name      string
-	onPanic   func(PanicEvent)
-	full      error         // errFull, named
-	closedErr error         // errClosed, named
-	queue     *ring         // the queue; empty and unused when QueueSize is 0 or with CoDel
-	codel     *codelQueue   // the queue with CoDel; nil otherwise
-	shedErr   error         // errShed, named
-	handoff   chan task     // QueueSize 0 only: unbuffered, straight to a free worker; closed by Close
-	wake      chan struct{} // a token per wake-up of an idle worker; closed by Close
-	room      chan struct{} // a token per wake-up of a sender waiting for room
-	closing   chan struct{} // closed by Close: wakes senders waiting for room
-	exited    chan struct{} // closed by the last worker to exit
-	slots     []workerSlot  // one per worker: its busy flag and its histograms
-	calls     sync.Pool     // *doCall records for Do
+	name        string
+	onPanic     func(PanicEvent)
+	onFailure   func(FailureEvent)
+	policy      watertight.Policy // nil: none
+	taskTimeout time.Duration     // 0: none
+	full        error             // errFull, named
+	closedErr   error             // errClosed, named
+	queue       *ring             // the queue; empty and unused when QueueSize is 0 or with CoDel
+	codel       *codelQueue       // the queue with CoDel; nil otherwise
+	shedErr     error             // errShed, named
+	handoff     chan task         // QueueSize 0 only: unbuffered, straight to a free worker; closed by Close
+	wake        chan struct{}     // a token per wake-up of an idle worker; closed by Close
+	room        chan struct{}     // a token per wake-up of a sender waiting for room
+	closing     chan struct{}     // closed by Close: wakes senders waiting for room
+	exited      chan struct{}     // closed by the last worker to exit
+	slots       []workerSlot      // one per worker: its busy flag and its histograms
+	calls       sync.Pool         // *doCall records for Do
 
 	// Written by submitters. Senders hold mu.RLock while they queue, so
 	// that Close, by taking mu.Lock once closed is set, knows nobody can
@@ -61,6 +65,7 @@ type Pool struct {
 	alive             atomic.Int64 // workers running
 	expired, panicked atomic.Uint64
 	shed              atomic.Uint64
+	failed, timedOut  atomic.Uint64
 	closeOnce         sync.Once
 	_                 cacheLinePad
 	histograms        []histograms // shared by the workers, a few each
@@ -95,8 +100,8 @@ type workerSlot struct {
 // allocates nothing.
 type task struct {
 	ctx context.Context
-	fn  func(context.Context) // Submit, TrySubmit and Group tasks
-	job job                   // Do and Go tasks, which someone waits for
+	fn  func(context.Context) // Submit and TrySubmit tasks
+	job job                   // Do, Go and Group tasks, which someone waits for, and SubmitErr's (a fallible)
 	enq int64                 // when it was queued (monotime), for the wait histogram
 }
 
@@ -118,17 +123,20 @@ func New(cfg Config) (*Pool, error) {
 		return nil, err
 	}
 	p := &Pool{
-		name:      cfg.Name,
-		onPanic:   cfg.OnPanic,
-		full:      rejection.Name(errFull, cfg.Name),
-		closedErr: rejection.Name(errClosed, cfg.Name),
-		wake:      make(chan struct{}, cfg.Workers),
-		room:      make(chan struct{}, 1),
-		closing:   make(chan struct{}),
-		exited:    make(chan struct{}),
-		slots:     make([]workerSlot, cfg.Workers),
-		queue:     newRing(cfg.QueueSize),
-		shedErr:   rejection.Name(errShed, cfg.Name),
+		name:        cfg.Name,
+		onPanic:     cfg.OnPanic,
+		onFailure:   cfg.OnFailure,
+		policy:      cfg.Policy,
+		taskTimeout: cfg.TaskTimeout,
+		full:        rejection.Name(errFull, cfg.Name),
+		closedErr:   rejection.Name(errClosed, cfg.Name),
+		wake:        make(chan struct{}, cfg.Workers),
+		room:        make(chan struct{}, 1),
+		closing:     make(chan struct{}),
+		exited:      make(chan struct{}),
+		slots:       make([]workerSlot, cfg.Workers),
+		queue:       newRing(cfg.QueueSize),
+		shedErr:     rejection.Name(errShed, cfg.Name),
 	}
 	if cfg.Queue == CoDel {
 		p.queue = newRing(0)
@@ -139,6 +147,9 @@ func New(cfg Config) (*Pool, error) {
 	}
 	if p.onPanic == nil {
 		p.onPanic = logPanic
+	}
+	if p.onFailure == nil {
+		p.onFailure = logFailure
 	}
 	p.calls.New = func() any { return &doCall{done: make(chan struct{}, 1)} }
 	p.histograms = make([]histograms, min(cfg.Workers, histogramShards))
@@ -175,7 +186,7 @@ func (p *Pool) Submit(ctx context.Context, task func(context.Context)) error {
 	if task == nil {
 		return errNilTask
 	}
-	return p.send(ctx, task, nil, true)
+	return p.send(ctx, taskOf(task), true)
 }
 
 // TrySubmit queues task like Submit if there is room now, and returns
@@ -184,7 +195,7 @@ func (p *Pool) TrySubmit(ctx context.Context, task func(context.Context)) error 
 	if task == nil {
 		return errNilTask
 	}
-	return p.send(ctx, task, nil, false)
+	return p.send(ctx, taskOf(task), false)
 }
 
 // created reports a Pool that New did not make: it has no workers, and
@@ -199,8 +210,11 @@ func (p *Pool) created() error {
 	return nil
 }
 
-// send queues one task, waiting for room if wait is set.
-func (p *Pool) send(ctx context.Context, fn func(context.Context), j job, wait bool) error {
+// taskOf is a Submit task; send fills in its ctx and queue time.
+func taskOf(fn func(context.Context)) task { return task{fn: fn} }
+
+// send queues t with ctx, waiting for room if wait is set.
+func (p *Pool) send(ctx context.Context, t task, wait bool) error {
 	if err := p.created(); err != nil {
 		return err
 	}
@@ -218,7 +232,7 @@ func (p *Pool) send(ctx context.Context, fn func(context.Context), j job, wait b
 		p.refused(ctx, "closed")
 		return p.closedErr
 	}
-	t := task{ctx: ctx, fn: fn, job: j, enq: monotime.Now()}
+	t.ctx, t.enq = ctx, monotime.Now()
 	if p.handoff != nil {
 		return p.handOff(ctx, t, wait)
 	}
@@ -419,12 +433,16 @@ func (p *Pool) runTasks(slot *workerSlot) (closed bool) {
 	var (
 		t       task
 		start   int64
-		running bool // t is running: a panic now is t's
+		running bool               // t is running: a panic now is t's
+		cancel  context.CancelFunc // TaskTimeout's, while t runs under it
 	)
 	defer func() {
 		if running {
 			slot.busy.Store(false)
 			slot.hist.run.Observe(time.Duration(monotime.Now() - start))
+			if cancel != nil {
+				cancel()
+			}
 			p.taskPanicked(slot, t, recover())
 		}
 	}()
@@ -443,37 +461,64 @@ func (p *Pool) runTasks(slot *workerSlot) (closed bool) {
 		if start-t.enq >= int64(minLedgerWait) {
 			record.Span(t.ctx, p.name, ledger.Wait, t.enq, start, "")
 		}
-		if !p.admit(t) {
+		if !p.admit(t, start) {
 			continue // skipped: the clock was read, now is still good
+		}
+		ctx := t.ctx
+		if p.taskTimeout > 0 {
+			ctx, cancel = context.WithTimeoutCause(ctx, p.taskTimeout, errTaskTimeout)
 		}
 		slot.busy.Store(true)
 		running = true
-		if t.job != nil {
-			t.job.run(t.ctx)
-		} else {
-			t.fn(t.ctx)
+		var err error
+		attempts := 1
+		fn, canFail := t.job.(fallible)
+		switch {
+		case canFail:
+			attempts, err = p.runFallible(ctx, fn)
+		case t.job != nil:
+			t.job.run(ctx)
+		default:
+			t.fn(ctx)
 		}
 		running = false
 		slot.busy.Store(false)
 		now = monotime.Now()
 		slot.hist.run.Observe(time.Duration(now - start))
-		if t.job != nil {
+		timedOut := false
+		if cancel != nil {
+			timedOut = context.Cause(ctx) == errTaskTimeout
+			if timedOut {
+				p.timedOut.Add(1)
+			}
+			cancel()
+			cancel = nil
+		}
+		if canFail {
+			if err != nil {
+				p.failed.Add(1)
+				p.reportFailure(FailureEvent{Err: err, Attempts: attempts, Waited: time.Duration(start - t.enq), Ran: time.Duration(now - start), TimedOut: timedOut})
+			}
+		} else if t.job != nil {
 			t.job.finish(nil, nil, false)
 		}
 		t = task{} // do not keep the task's ctx and func alive while idle
 	}
 }
 
-// admit decides whether a task taken from the queue runs: not if its
-// waiter left or its ctx ended while it was queued (it expired).
-func (p *Pool) admit(t task) bool {
+// admit decides whether a task taken from the queue at now runs: not if
+// its waiter left or its ctx ended while it was queued (it expired). A
+// task that can fail and expired is reported: it never ran.
+func (p *Pool) admit(t task, now int64) bool {
 	if t.job != nil && !t.job.claim() {
 		p.expired.Add(1) // its waiter left
 		return false
 	}
 	if err := t.ctx.Err(); err != nil {
 		p.expired.Add(1)
-		if t.job != nil {
+		if _, canFail := t.job.(fallible); canFail {
+			p.reportFailure(FailureEvent{Err: err, Waited: time.Duration(now - t.enq)})
+		} else if t.job != nil {
 			t.job.finish(err, nil, false)
 		}
 		return false
@@ -492,7 +537,7 @@ func (p *Pool) taskPanicked(slot *workerSlot, t task, value any) {
 		// worker takes its place.
 		go p.worker(slot)
 	}
-	if t.job != nil {
+	if _, canFail := t.job.(fallible); t.job != nil && !canFail {
 		var pe *PanicError
 		if !goexit {
 			pe = &PanicError{Name: p.name, Value: value, Stack: stack}

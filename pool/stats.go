@@ -17,6 +17,14 @@ type Stats struct {
 	Expired   uint64 // accepted tasks skipped because their ctx ended (or their Do caller left) while queued
 	Panicked  uint64 // tasks that panicked or called runtime.Goexit
 	Shed      uint64 // tasks a CoDel queue shed, never run (not in Wait)
+	// Failed counts the fire-and-forget tasks that can fail (SubmitErr,
+	// TrySubmitErr) that ran and returned an error, after Config.Policy
+	// gave up on them: a part of Completed. Those that never ran are in
+	// Expired or Shed; every one of them went to Config.OnFailure.
+	Failed uint64
+	// TimedOut counts the tasks that returned after Config.TaskTimeout
+	// ended their ctx: a part of Completed.
+	TimedOut uint64
 
 	// Controlled reports whether a CoDel queue stood (serving newest first,
 	// holding tasks to the target) when a worker last looked at it; a
@@ -45,6 +53,8 @@ func (p *Pool) Stats() Stats {
 		Expired:   p.expired.Load(),
 		Panicked:  p.panicked.Load(),
 		Shed:      p.shed.Load(),
+		Failed:    p.failed.Load(),
+		TimedOut:  p.timedOut.Load(),
 	}
 	if p.codel != nil {
 		st.Controlled = p.codel.standing.Load()

@@ -105,6 +105,13 @@ func Permanent(err error) error {
 	return &permanent{err}
 }
 
+// IsPermanent reports whether err is, or wraps, an error marked Permanent.
+// Do returns a Permanent error unwrapped (err itself), so outside a Do the
+// mark is gone: code that must tell, around a policy that may hold a
+// retry (contrib/river cancels a job whose error is permanent), looks
+// inside the fn it gives the policy.
+func IsPermanent(err error) bool { return errchain.Find(err, isPermanent) != nil }
+
 type permanent struct{ err error }
 
 func (p *permanent) Error() string { return p.err.Error() }

@@ -25,6 +25,7 @@ type instruments struct {
 	poolWorkers, poolBusy, poolQueued                    metric.Int64ObservableGauge
 	poolSubmitted, poolCompleted, poolRejected           metric.Int64ObservableCounter
 	poolExpired, poolPanicked                            metric.Int64ObservableCounter
+	poolFailed, poolTimedOut                             metric.Int64ObservableCounter
 	poolWait, poolRun                                    dist
 	breakerState                                         metric.Int64ObservableGauge
 	breakerCalls, breakerTransitions                     metric.Int64ObservableCounter
@@ -171,6 +172,8 @@ func newInstruments(m metric.Meter) (instruments, error) {
 		poolExpired:    b.counter("watertight.pool.expired", "{task}", "Tasks skipped because their ctx ended while queued."),
 		poolPanicked:   b.counter("watertight.pool.panicked", "{task}", "Tasks that panicked."),
 		poolShed:       b.counter("watertight.pool.shed", "{task}", "Tasks a CoDel queue shed, never run."),
+		poolFailed:     b.counter("watertight.pool.failed", "{task}", "Fire-and-forget tasks that returned an error after the pool's policy gave up on them."),
+		poolTimedOut:   b.counter("watertight.pool.timed_out", "{task}", "Tasks that returned after their TaskTimeout ended their ctx."),
 		poolControlled: b.gauge("watertight.pool.queue.controlled", "1", "1 while a CoDel queue stood at a worker's last look, else 0."),
 		poolWait:       b.dist("watertight.pool.wait", "wait"),
 		poolRun:        b.dist("watertight.pool.run", "run"),

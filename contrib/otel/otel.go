@@ -226,6 +226,8 @@ func (a *Adapter) observeOne(o metric.Observer, s any, seen instances.Seen) {
 		o.ObserveInt64(in.poolExpired, int64(st.Expired), name)
 		o.ObserveInt64(in.poolPanicked, int64(st.Panicked), name)
 		o.ObserveInt64(in.poolShed, int64(st.Shed), name)
+		o.ObserveInt64(in.poolFailed, int64(st.Failed), name)
+		o.ObserveInt64(in.poolTimedOut, int64(st.TimedOut), name)
 		o.ObserveInt64(in.poolControlled, boolInt(st.Controlled), name)
 		a.observeDist(o, in.poolWait, distKey{s, "wait"}, st.Wait, s.Name())
 		a.observeDist(o, in.poolRun, distKey{s, "run"}, st.Run, s.Name())
