@@ -23,8 +23,11 @@ func cardHTML(c Card) template.HTML {
 		`</span> <span data-f="detail">`, esc(c.Detail), "</span></p>\n<dl>")
 	if c.InFlight != nil {
 		inFlight, queued := "in flight", "queued"
-		if c.Pool != nil {
+		switch {
+		case c.Pool != nil:
 			inFlight, queued = "in use", "waiting"
+		case c.Kind == "jobs":
+			inFlight = "running"
 		}
 		w.raw("\n<div><dt>", inFlight, `</dt><dd data-f="in_flight" data-of="limit">`, itoa(*c.InFlight), of(c.Limit), "</dd></div>")
 		switch {

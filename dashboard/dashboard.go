@@ -39,7 +39,8 @@ func New(instances ...any) (*Dashboard, error) {
 // budgets), *budget.Budget, *httpguard.Hosts (every host's policies, found
 // again on every read as hosts come and go), *poolwait.ConnWaits (a card
 // per host), a poolwait.Pool (a *poolwait.DB, contrib/pgx's Tracer,
-// contrib/redis's Pool: a card per pool, named by its PoolName), or a
+// contrib/redis's Pool: a card per pool, named by its PoolName), a
+// pool.JobKinds (contrib/river's Middleware: a card per job kind), or a
 // Chain of these.
 //
 // It returns an error, and adds nothing, for any other value, for nil,

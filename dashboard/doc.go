@@ -75,6 +75,7 @@
 //	budget      deposits withdrawn refused available
 //	conn_waits  checkouts reused new failed
 //	connection_pool  checkouts waited timeouts canceled failed leaks
+//	jobs        worked failed snoozed canceled
 //
 // A connection pool's card (a poolwait.Pool: database/sql through
 // poolwait, pgx, go-redis) also has Card.Pool: the pool's kind, whether

@@ -46,5 +46,5 @@ func ExampleNew() {
 	// application/json
 	// breaker/payments: closed (0 calls in the window)
 	// bulkhead/payments: ok (10 of 10 slots free)
-	// dashboard: Add: cannot read string; it reads *bulkhead.Bulkhead, *timeout.Timeout, *pool.Pool, *breaker.Breaker, *retry.Retry, *hedge.Hedge, *budget.Budget, *httpguard.Hosts, *poolwait.ConnWaits, a poolwait.Pool (*poolwait.DB, contrib/pgx, contrib/redis), and a Chain of them
+	// dashboard: Add: cannot read string; it reads *bulkhead.Bulkhead, *timeout.Timeout, *pool.Pool, *breaker.Breaker, *retry.Retry, *hedge.Hedge, *budget.Budget, *httpguard.Hosts, *poolwait.ConnWaits, a poolwait.Pool (*poolwait.DB, contrib/pgx, contrib/redis), a pool.JobKinds (contrib/river), and a Chain of them
 }

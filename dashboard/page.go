@@ -88,6 +88,8 @@ var rows = map[string][]row{
 	"conn_waits": {{"calls", "checkouts"}, {"failures", "no connection"}},
 	// A connection pool's "failures" are checkouts that failed or whose ctx ended.
 	"connection_pool": {{"calls", "checkouts"}, {"timeouts", "timed out"}, {"failures", "no connection"}},
+	// A job kind's "rejected" are jobs snoozed by a refusal; its "failures", failed or cancelled.
+	"jobs": {{"calls", "worked"}, {"rejected", "snoozed"}, {"failures", "failed"}},
 }
 
 func rateOf(r Rates, key string) float64 {

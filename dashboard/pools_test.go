@@ -15,6 +15,7 @@ import (
 
 	"github.com/watertight-go/watertight/dashboard"
 	"github.com/watertight-go/watertight/internal/fakesql"
+	"github.com/watertight-go/watertight/pool"
 	"github.com/watertight-go/watertight/poolwait"
 )
 
@@ -114,5 +115,41 @@ func TestAConnectionPoolCard(t *testing.T) {
 			assert.Contains(t, page, want)
 		}
 		assert.Equal(t, 1, strings.Count(page, "mean wait"), "only the pool that tells no single wait")
+	})
+}
+
+// fakeJobs stands for contrib/river's Middleware: a set of job kinds,
+// whose counts the test moves.
+type fakeJobs struct{ hooks, mail *fakeKind }
+
+type fakeKind struct {
+	name    string
+	snoozed atomic.Uint64
+}
+
+func (f fakeJobs) JobKinds() []pool.JobKind { return []pool.JobKind{f.hooks, f.mail} }
+func (k *fakeKind) JobKind() string         { return k.name }
+func (k *fakeKind) JobStats() pool.JobStats {
+	return pool.JobStats{Engine: "river", Running: 2, Worked: 10 + k.snoozed.Load(), Snoozed: k.snoozed.Load()}
+}
+
+// Every job kind gets a card; one whose jobs a policy refuses, and River
+// snoozes, shows it.
+func TestAJobKindCard(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		jobs := fakeJobs{hooks: &fakeKind{name: "post_webhook"}, mail: &fakeKind{name: "send_email"}}
+		d, err := dashboard.New(jobs)
+		require.NoError(t, err)
+		<-time.After(2 * time.Second)
+		jobs.hooks.snoozed.Add(4)
+		snap := snapshot(t, d)
+		hooks := card(t, snap, "jobs/post_webhook")
+		assert.Equal(t, "refusing", hooks.Status)
+		assert.Equal(t, "4 snoozed by a refusal in 2.0 s", hooks.Detail)
+		assert.Equal(t, 2, *hooks.InFlight)
+		assert.Equal(t, uint64(4), hooks.Totals["snoozed"])
+		mail := card(t, snap, "jobs/send_email")
+		assert.Equal(t, "ok", mail.Status)
+		assert.Equal(t, "river jobs, 2 running", mail.Detail)
 	})
 }

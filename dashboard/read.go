@@ -52,6 +52,9 @@ func readAll(sources []any, use func(*reading)) {
 		case poolwait.Pool:
 			r := readConnPool(v)
 			use(&r)
+		case pool.JobKind:
+			r := readJobKind(v)
+			use(&r)
 		default:
 			if r, ok := read(v); ok {
 				use(&r)
@@ -344,11 +347,37 @@ func readConnPool(p poolwait.Pool) reading {
 	}
 }
 
+// readJobKind reads one kind of background job (a pool.JobKind:
+// contrib/river's): jobs running, worked, failed, snoozed and cancelled,
+// and how long they ran.
+func readJobKind(k pool.JobKind) reading {
+	st := k.JobStats()
+	card := newCard("jobs", k.JobKind())
+	card.InFlight = ptr(st.Running)
+	card.Totals = map[string]uint64{"worked": st.Worked, "failed": st.Failed, "snoozed": st.Snoozed, "canceled": st.Canceled}
+	return reading{
+		key: k, card: card, hasWait: true, wait: st.Run,
+		c: counters{calls: st.Worked, failures: st.Failed + st.Canceled, rejected: st.Snoozed},
+		judge: func(card *Card, recent counters, secs float64) {
+			switch {
+			case recent.rejected > 0:
+				card.Status, card.State = "refusing", "refusing"
+				card.Detail = fmt.Sprintf("%d snoozed by a refusal in %s", recent.rejected, secondsF(secs))
+			case recent.failures > 0:
+				card.Status, card.State = "warn", "failing"
+				card.Detail = fmt.Sprintf("%d failed or cancelled in %s", recent.failures, secondsF(secs))
+			default:
+				card.Detail = fmt.Sprintf("%s jobs, %d running", st.Engine, st.Running)
+			}
+		},
+	}
+}
+
 // waitWhat names what each kind's Wait measures.
 var waitWhat = map[string]string{
 	"bulkhead": "wait for a slot", "pool": "wait for a worker", "timeout": "call duration",
 	"retry": "wait between attempts", "conn_waits": "wait for a connection",
-	"connection_pool": "wait for a connection",
+	"connection_pool": "wait for a connection", "jobs": "run time",
 }
 
 // seconds formats an open period or its time left: "4.2 s".

@@ -68,8 +68,9 @@ type Card struct {
 	ID string `json:"id"`
 	// Kind is "breaker", "bulkhead", "pool", "timeout", "retry", "hedge",
 	// "budget", "conn_waits" (an HTTP transport's connection checkouts,
-	// one card per host, named by the host) or "connection_pool" (a
-	// poolwait.Pool: database/sql, pgx, go-redis).
+	// one card per host, named by the host), "connection_pool" (a
+	// poolwait.Pool: database/sql, pgx, go-redis) or "jobs" (a kind of
+	// background job, named by the kind: contrib/river's).
 	Kind string `json:"kind"`
 	Name string `json:"name"`
 	// Status is "ok", "warn" (full, queueing, cutting calls short, giving

@@ -44,6 +44,9 @@ type instruments struct {
 	sqlWaits                                             metric.Int64ObservableCounter
 	sqlWaitTime                                          metric.Float64ObservableCounter
 	pool                                                 poolInstruments
+	jobsRunning                                          metric.Int64ObservableGauge
+	jobsWorked, jobsFailed, jobsSnoozed, jobsCanceled    metric.Int64ObservableCounter
+	jobsRun                                              dist
 }
 
 // poolInstruments are a connection pool's: OpenTelemetry's database client
@@ -216,6 +219,12 @@ func newInstruments(m metric.Meter) (instruments, error) {
 	b.keep(sqlWaitTime, err)
 	in.sqlWaitTime = sqlWaitTime
 	in.pool = b.poolInstruments()
+	in.jobsRunning = b.gauge("watertight.jobs.running", "{job}", "Jobs of the kind running now (the name attribute is the job kind).")
+	in.jobsWorked = b.counter("watertight.jobs.worked", "{job}", "Jobs of the kind that ran through the engine's worker, whatever came of them.")
+	in.jobsFailed = b.counter("watertight.jobs.failed", "{job}", "Jobs that ended in an error, left to the engine's own retries.")
+	in.jobsSnoozed = b.counter("watertight.jobs.snoozed", "{job}", "Jobs put off, without using up an attempt, because a policy refused them.")
+	in.jobsCanceled = b.counter("watertight.jobs.canceled", "{job}", "Jobs cancelled for good: a permanent error.")
+	in.jobsRun = b.dist("watertight.jobs.run", "run")
 	in.all = b.all
 	return in, b.err
 }

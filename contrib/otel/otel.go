@@ -121,8 +121,9 @@ func Register(mp metric.MeterProvider, values ...any) (*Adapter, error) {
 // *pool.Pool, *breaker.Breaker, *retry.Retry and *hedge.Hedge (and their
 // budgets), *budget.Budget, *httpguard.Hosts (every host's policies),
 // *poolwait.ConnWaits, a poolwait.Pool (a *poolwait.DB, contrib/pgx's
-// Tracer, contrib/redis's Pool: see "Connection pools"), or a Chain of
-// these. A pool needs a name.
+// Tracer, contrib/redis's Pool: see "Connection pools"), a pool.JobKinds
+// (contrib/river's Middleware: watertight.jobs.* by job kind, in the name
+// attribute), or a Chain of these. A pool needs a name.
 //
 // An instance added twice (Add(b) and Add(Chain(t, b))) is observed once.
 // Two different instances of one kind with one name would report one
@@ -276,6 +277,14 @@ func (a *Adapter) observeOne(o metric.Observer, s any, seen instances.Seen) {
 		o.ObserveInt64(in.budgetAvailable, int64(st.Available), name)
 	case poolwait.Pool:
 		a.observePool(o, s)
+	case pool.JobKind:
+		st, name := s.JobStats(), named(s.JobKind())
+		o.ObserveInt64(in.jobsRunning, int64(st.Running), name)
+		o.ObserveInt64(in.jobsWorked, int64(st.Worked), name)
+		o.ObserveInt64(in.jobsFailed, int64(st.Failed), name)
+		o.ObserveInt64(in.jobsSnoozed, int64(st.Snoozed), name)
+		o.ObserveInt64(in.jobsCanceled, int64(st.Canceled), name)
+		a.observeDist(o, in.jobsRun, distKey{s, "run"}, st.Run, s.JobKind())
 	case *poolwait.ConnWaits:
 		for _, h := range s.Stats() {
 			if seen.First("connwaits", h.Host) {

@@ -140,7 +140,7 @@ func TestRegisterBadInput(t *testing.T) {
 	mp := sdkmetric.NewMeterProvider()
 	defer mp.Shutdown(context.Background())
 	_, err = watertightotel.Register(mp, 42)
-	assert.EqualError(t, err, "watertightotel: Add: cannot read int; it reads *bulkhead.Bulkhead, *timeout.Timeout, *pool.Pool, *breaker.Breaker, *retry.Retry, *hedge.Hedge, *budget.Budget, *httpguard.Hosts, *poolwait.ConnWaits, a poolwait.Pool (*poolwait.DB, contrib/pgx, contrib/redis), and a Chain of them")
+	assert.EqualError(t, err, "watertightotel: Add: cannot read int; it reads *bulkhead.Bulkhead, *timeout.Timeout, *pool.Pool, *breaker.Breaker, *retry.Retry, *hedge.Hedge, *budget.Budget, *httpguard.Hosts, *poolwait.ConnWaits, a poolwait.Pool (*poolwait.DB, contrib/pgx, contrib/redis), a pool.JobKinds (contrib/river), and a Chain of them")
 	var b *bulkhead.Bulkhead
 	_, err = watertightotel.Register(mp, b)
 	assert.EqualError(t, err, "watertightotel: Add: nil *bulkhead.Bulkhead")

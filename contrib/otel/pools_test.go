@@ -117,7 +117,7 @@ func TestPoolsThroughThePrometheusExporterPassPromtool(t *testing.T) {
 	tm := timeout.MustNew(timeout.Config{Name: "payments", Duration: time.Second})
 	rt := retry.MustNew(retry.Config{Name: "payments"})
 	hg := hedge.MustNew(hedge.Config{Name: "search", Delay: time.Second})
-	a, err := watertightotel.Register(mp, append(pools(t), b, br, wp, tm, rt, hg)...)
+	a, err := watertightotel.Register(mp, append(pools(t), b, br, wp, tm, rt, hg, fakeJobs{})...)
 	require.NoError(t, err)
 	defer a.Unregister()
 
@@ -134,4 +134,33 @@ func TestPoolsThroughThePrometheusExporterPassPromtool(t *testing.T) {
 	out, err := cmd.CombinedOutput()
 	t.Logf("promtool check metrics:\n%s", out)
 	require.NoError(t, err, "%s", text.String())
+}
+
+// fakeJobs stands for contrib/river's Middleware: a set of job kinds.
+type fakeJobs struct{}
+
+type fakeKind string
+
+func (fakeJobs) JobKinds() []pool.JobKind {
+	return []pool.JobKind{fakeKind("post_webhook"), fakeKind("send_email")}
+}
+func (k fakeKind) JobKind() string { return string(k) }
+func (k fakeKind) JobStats() pool.JobStats {
+	var run poolwait.Recorder
+	run.Observe(5 * time.Millisecond)
+	return pool.JobStats{Engine: "river", Running: 2, Worked: 10, Failed: 1, Snoozed: 3, Canceled: 1, Run: run.Stats()}
+}
+
+func TestJobKinds(t *testing.T) {
+	r := sdkmetric.NewManualReader()
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(r))
+	defer mp.Shutdown(context.Background())
+	a, err := watertightotel.Register(mp, fakeJobs{})
+	require.NoError(t, err)
+	defer a.Unregister()
+	got := collect(t, r)
+	assert.Equal(t, 3.0, got["watertight.jobs.snoozed{name=post_webhook}"])
+	assert.Equal(t, 2.0, got["watertight.jobs.running{name=send_email}"])
+	assert.Equal(t, 10.0, got["watertight.jobs.worked{name=send_email}"])
+	assert.Equal(t, 1.0, got["watertight.jobs.run.count{name=send_email}"])
 }

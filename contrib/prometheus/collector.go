@@ -94,8 +94,9 @@ func NewCollector() *Collector { return &Collector{dbs: map[*poolwait.DB]string{
 // *pool.Pool, *breaker.Breaker, *retry.Retry and *hedge.Hedge (and their
 // budgets), *budget.Budget, *httpguard.Hosts (every host's policies, looked into
 // through Chain), *poolwait.ConnWaits, a poolwait.Pool (a *poolwait.DB,
-// contrib/pgx's Tracer, contrib/redis's Pool: see "Connection pools"), or
-// a Chain of these. It returns an error for anything else, for nil, and
+// contrib/pgx's Tracer, contrib/redis's Pool: see "Connection pools"), a
+// pool.JobKinds (contrib/river's Middleware: watertight_jobs_* by job
+// kind, in the name label), or a Chain of these. It returns an error for anything else, for nil, and
 // for a pool without a name.
 //
 // An instance added twice (Add(b) and Add(Chain(t, b))) is exported once.
@@ -195,5 +196,7 @@ func collect(ch chan<- prometheus.Metric, v any, seen instances.Seen) {
 		}
 	case poolwait.Pool:
 		collectConnPool(ch, v.PoolName(), v.PoolStats())
+	case pool.JobKind:
+		collectJobKind(ch, v.JobKind(), v.JobStats())
 	}
 }

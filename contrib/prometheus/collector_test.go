@@ -120,7 +120,7 @@ func TestMetricsPassTheLinter(t *testing.T) {
 
 func TestAddRejectsWhatItCannotCollect(t *testing.T) {
 	c := watertightprom.NewCollector()
-	assert.EqualError(t, c.Add("x"), "watertightprom: Add: cannot read string; it reads *bulkhead.Bulkhead, *timeout.Timeout, *pool.Pool, *breaker.Breaker, *retry.Retry, *hedge.Hedge, *budget.Budget, *httpguard.Hosts, *poolwait.ConnWaits, a poolwait.Pool (*poolwait.DB, contrib/pgx, contrib/redis), and a Chain of them")
+	assert.EqualError(t, c.Add("x"), "watertightprom: Add: cannot read string; it reads *bulkhead.Bulkhead, *timeout.Timeout, *pool.Pool, *breaker.Breaker, *retry.Retry, *hedge.Hedge, *budget.Budget, *httpguard.Hosts, *poolwait.ConnWaits, a poolwait.Pool (*poolwait.DB, contrib/pgx, contrib/redis), a pool.JobKinds (contrib/river), and a Chain of them")
 	var b *bulkhead.Bulkhead
 	assert.EqualError(t, c.Add(b), "watertightprom: Add: nil *bulkhead.Bulkhead")
 	assert.EqualError(t, c.AddDB("db", nil), `watertightprom: AddDB: nil *poolwait.DB for "db"`)

@@ -163,6 +163,24 @@ func collectConnPool(ch chan<- prometheus.Metric, name string, s poolwait.PoolSt
 	ch <- gauge(poolOpenLeaks, float64(s.OpenLeaks), name)
 }
 
+var (
+	jobsRunning  = desc("jobs_running", "Jobs of the kind running now (the name label is the job kind).")
+	jobsWorked   = desc("jobs_worked_total", "Jobs of the kind that ran through the engine's worker, whatever came of them.")
+	jobsFailed   = desc("jobs_failed_total", "Jobs that ended in an error, left to the engine's own retries.")
+	jobsSnoozed  = desc("jobs_snoozed_total", "Jobs put off, without using up an attempt, because a policy refused them.")
+	jobsCanceled = desc("jobs_canceled_total", "Jobs cancelled for good: a permanent error.")
+	jobsRun      = desc("jobs_run_seconds", "How long each job ran, its policy's waits and retries included.")
+)
+
+func collectJobKind(ch chan<- prometheus.Metric, name string, s pool.JobStats) {
+	ch <- gauge(jobsRunning, float64(s.Running), name)
+	ch <- counter(jobsWorked, s.Worked, name)
+	ch <- counter(jobsFailed, s.Failed, name)
+	ch <- counter(jobsSnoozed, s.Snoozed, name)
+	ch <- counter(jobsCanceled, s.Canceled, name)
+	ch <- histogram(jobsRun, s.Run, name)
+}
+
 func gauge(d *prometheus.Desc, v float64, labels ...string) prometheus.Metric {
 	return prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
 }

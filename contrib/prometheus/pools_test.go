@@ -152,6 +152,7 @@ func TestPoolsPassPromtool(t *testing.T) {
 		retry.MustNew(retry.Config{Name: "payments"}),
 		hedge.MustNew(hedge.Config{Name: "search", Delay: time.Second}),
 		wp,
+		fakeJobs{},
 	))
 	var text bytes.Buffer
 	for _, mf := range families(t, c) {
@@ -179,4 +180,40 @@ func TestPoolBadInput(t *testing.T) {
 	assert.EqualError(t, c.Add(unnamed), `watertightprom: Add: two different connection pool instances are named "x"; give each a Config.Name of its own`)
 	require.NoError(t, c.Add(measuredPool{"x"}), "the same pool again: exported once")
 	assert.NotEmpty(t, families(t, c), "the scrape works")
+}
+
+// fakeJobs stands for contrib/river's Middleware: a set of job kinds.
+type fakeJobs struct{}
+
+type fakeKind string
+
+func (fakeJobs) JobKinds() []pool.JobKind {
+	return []pool.JobKind{fakeKind("post_webhook"), fakeKind("send_email")}
+}
+func (k fakeKind) JobKind() string { return string(k) }
+func (k fakeKind) JobStats() pool.JobStats {
+	var run poolwait.Recorder
+	run.Observe(5 * time.Millisecond)
+	return pool.JobStats{Engine: "river", Running: 2, Worked: 10, Failed: 1, Snoozed: 3, Canceled: 1, Run: run.Stats()}
+}
+
+func TestJobKinds(t *testing.T) {
+	c := watertightprom.NewCollector()
+	require.NoError(t, c.Add(fakeJobs{}))
+	expected := `
+# HELP watertight_jobs_snoozed_total Jobs put off, without using up an attempt, because a policy refused them.
+# TYPE watertight_jobs_snoozed_total counter
+watertight_jobs_snoozed_total{name="post_webhook"} 3
+watertight_jobs_snoozed_total{name="send_email"} 3
+# HELP watertight_jobs_running Jobs of the kind running now (the name label is the job kind).
+# TYPE watertight_jobs_running gauge
+watertight_jobs_running{name="post_webhook"} 2
+watertight_jobs_running{name="send_email"} 2
+`
+	require.NoError(t, testutil.CollectAndCompare(c, strings.NewReader(expected), "watertight_jobs_snoozed_total", "watertight_jobs_running"))
+	fams := families(t, c)
+	require.Contains(t, fams, "watertight_jobs_run_seconds")
+	problems, err := testutil.CollectAndLint(c)
+	require.NoError(t, err)
+	require.Empty(t, problems)
 }

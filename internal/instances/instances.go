@@ -47,6 +47,17 @@ func Check(who string, values []any) error {
 			isNil = v == nil
 		case *poolwait.ConnWaits:
 			isNil = v == nil
+		case pool.JobKinds:
+			if typednil.Is(v) {
+				return fmt.Errorf("%s: %s", who, typednil.Describe(v))
+			}
+		case pool.JobKind:
+			if typednil.Is(v) {
+				return fmt.Errorf("%s: %s", who, typednil.Describe(v))
+			}
+			if v.JobKind() == "" {
+				return fmt.Errorf("%s: the %T has no JobKind name", who, v)
+			}
 		case poolwait.Pool:
 			if typednil.Is(v) {
 				return fmt.Errorf("%s: %s", who, typednil.Describe(v))
@@ -72,7 +83,7 @@ func Check(who string, values []any) error {
 }
 
 // Readable lists what Check accepts, for its errors.
-const Readable = "*bulkhead.Bulkhead, *timeout.Timeout, *pool.Pool, *breaker.Breaker, *retry.Retry, *hedge.Hedge, *budget.Budget, *httpguard.Hosts, *poolwait.ConnWaits, a poolwait.Pool (*poolwait.DB, contrib/pgx, contrib/redis), and a Chain of them"
+const Readable = "*bulkhead.Bulkhead, *timeout.Timeout, *pool.Pool, *breaker.Breaker, *retry.Retry, *hedge.Hedge, *budget.Budget, *httpguard.Hosts, *poolwait.ConnWaits, a poolwait.Pool (*poolwait.DB, contrib/pgx, contrib/redis), a pool.JobKinds (contrib/river), and a Chain of them"
 
 // Walk calls visit with v and, for a chain, with each policy in it, for an
 // *httpguard.Hosts, with each host's policy, and for a *retry.Retry or a
@@ -88,6 +99,10 @@ func Walk(v any, visit func(any)) {
 		for _, h := range v.Stats() {
 			Walk(h.Policy, visit)
 		}
+	case pool.JobKinds:
+		for _, k := range v.JobKinds() {
+			visit(k)
+		}
 	case watertight.Policy:
 		for _, p := range watertight.Unwrap(v) {
 			Walk(p, visit)
@@ -99,8 +114,8 @@ func Walk(v any, visit func(any)) {
 func walkStatic(v any, visit func(any)) {
 	visit(v)
 	switch v := v.(type) {
-	case *httpguard.Hosts:
-		return
+	case *httpguard.Hosts, pool.JobKinds:
+		return // they come and go: Visit deals with them
 	case *retry.Retry:
 		visit(v.Budget())
 	case *hedge.Hedge:
@@ -133,6 +148,8 @@ func identity(v any) (kind, name string, ok bool) {
 		return "hedge", v.Name(), true
 	case poolwait.Pool:
 		return "connection pool", v.PoolName(), true
+	case pool.JobKind:
+		return "job kind", v.JobKind(), true
 	}
 	return "", "", false
 }

@@ -23,7 +23,7 @@ func TestCheck(t *testing.T) {
 	err := instances.Check("x", []any{watertight.Chain(b, b)})
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "x: watertight: Chain: *bulkhead.Bulkhead")
-	assert.EqualError(t, instances.Check("x: Add", []any{b, "y"}), "x: Add: cannot read string; it reads *bulkhead.Bulkhead, *timeout.Timeout, *pool.Pool, *breaker.Breaker, *retry.Retry, *hedge.Hedge, *budget.Budget, *httpguard.Hosts, *poolwait.ConnWaits, a poolwait.Pool (*poolwait.DB, contrib/pgx, contrib/redis), and a Chain of them")
+	assert.EqualError(t, instances.Check("x: Add", []any{b, "y"}), "x: Add: cannot read string; it reads *bulkhead.Bulkhead, *timeout.Timeout, *pool.Pool, *breaker.Breaker, *retry.Retry, *hedge.Hedge, *budget.Budget, *httpguard.Hosts, *poolwait.ConnWaits, a poolwait.Pool (*poolwait.DB, contrib/pgx, contrib/redis), a pool.JobKinds (contrib/river), and a Chain of them")
 	var nilBreaker *breaker.Breaker
 	assert.EqualError(t, instances.Check("x: Add", []any{nilBreaker}), "x: Add: nil *breaker.Breaker")
 }
